@@ -1,0 +1,71 @@
+/**
+ * Recorder child entry: forked by the supervisor, one per egress. It knows nothing of psrpc or Redis:
+ * it takes one validated plan over IPC, records, and reports typed events back.
+ */
+import { errors, parseParentCommand, type ChildEvent, type EndInfo, type RecordingPlan } from '@egress/shared';
+import { WebRecording } from './web-recording.js';
+
+function send(ev: ChildEvent): void {
+  if (process.connected) process.send?.(ev);
+}
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+let recording: WebRecording | undefined;
+let stopReason: string | undefined;
+
+async function run(plan: RecordingPlan): Promise<void> {
+  const rec = new WebRecording(plan, { log });
+  recording = rec;
+  rec.on('active', (startedAt: number) => send({ type: 'active', startedAt }));
+  rec.on('ending', (reason: string) => send({ type: 'ending', reason }));
+  let end: EndInfo;
+  try {
+    if (stopReason) rec.stop(stopReason);
+    end = await rec.run();
+  } catch (err) {
+    const e = errors.from(err);
+    end = { state: 'failed', details: 'End reason: Failure', error: e.toJSON(), files: [], endedAt: Date.now() };
+  }
+  send({ type: 'ended', info: end });
+  // Let the IPC message flush before the process goes.
+  process.disconnect?.();
+  setTimeout(() => process.exit(end.state === 'failed' ? 1 : 0), 200).unref();
+}
+
+function requestStop(reason: string): void {
+  stopReason ??= reason;
+  recording?.stop(reason);
+}
+
+process.on('message', (raw: unknown) => {
+  let cmd;
+  try {
+    cmd = parseParentCommand(raw);
+  } catch (err) {
+    log(`ignoring bad command: ${(err as Error).message}`);
+    return;
+  }
+  switch (cmd.type) {
+    case 'ping':
+      send({ type: 'pong' });
+      break;
+    case 'stop':
+      requestStop(cmd.reason);
+      break;
+    case 'start':
+      if (recording) log('ignoring a second start');
+      else void run(cmd.plan);
+      break;
+  }
+});
+
+// SIGINT from the supervisor (or a terminal) ends with EOS like a StopEgress.
+process.on('SIGINT', () => requestStop('Process killed'));
+process.on('SIGTERM', () => requestStop('Process killed'));
+// The supervisor gone means nobody will stop us or read our report: finalize and go.
+process.on('disconnect', () => requestStop('Supervisor disconnected'));
+
+send({ type: 'ready', pid: process.pid });

@@ -1,0 +1,36 @@
+import { createRequire } from "node:module"; const require = createRequire(import.meta.url);
+import puppeteer from 'puppeteer-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { startTestPage } from './test-page.js';
+const dur = Number(process.argv[2] ?? 10);
+const pipelineKind = process.argv[3] ?? 'frag';
+const D = ':' + (50 + Math.floor(Math.random()*100));
+const xvfb = spawn('Xvfb', [D, '-screen', '0', '1280x720x24', '-nolisten', 'tcp', '-nolisten', 'unix'], { stdio: 'ignore' });
+await new Promise(r => setTimeout(r, 300));
+const idx = execFileSync('pactl', ['load-module', 'module-null-sink', 'sink_name=lab', 'rate=48000', 'channels=2']).toString().trim();
+const page = await startTestPage();
+const t0 = Date.now();
+const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: false, defaultViewport: null,
+  ignoreDefaultArgs: ['--enable-automation'], env: { ...process.env, DISPLAY: D, PULSE_SINK: 'lab' },
+  args: ['--no-sandbox','--disable-gpu','--disable-background-networking','--disable-component-update','--disable-sync','--no-first-run','--no-default-browser-check','--user-data-dir=/tmp/lab/chrome','--autoplay-policy=no-user-gesture-required','--kiosk','--window-position=0,0','--window-size=1280,720','--disable-dev-shm-usage','--password-store=basic'] });
+const t1 = Date.now();
+const p = (await browser.pages())[0]!;
+await p.goto(page.urlFor(), { waitUntil: 'load' });
+const t2 = Date.now();
+console.log('launch', t1-t0, 'goto', t2-t1);
+const tpl = process.env.PIPE!;
+const argv = ('-e -m ' + tpl.replaceAll('$D', D).replaceAll('$OUT', `/tmp/lab/out-${pipelineKind}-${dur}.mp4`)).split(' ');
+const gst = spawn('gst-launch-1.0', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+let out = '';
+gst.stdout.on('data', d => { out += d; });
+gst.stderr.on('data', d => { out += d; });
+await new Promise(r => setTimeout(r, dur * 1000));
+const ts = Date.now();
+gst.kill('SIGINT');
+await new Promise(r => gst.on('exit', r));
+console.log('eos took', Date.now() - ts);
+require("fs").writeFileSync("/tmp/lab/gst.log", out);
+await browser.close();
+xvfb.kill();
+execFileSync('pactl', ['unload-module', idx]);
+await page.close();

@@ -1,0 +1,77 @@
+/**
+ * A RecordingPlan is a validated, protobuf-free description of one recording. The supervisor builds it
+ * from an RPC request (and `egress record` from its flags); the recorder only ever sees plans.
+ */
+
+/** Where the pixels and sound come from. */
+export interface WebSourcePlan {
+  kind: 'web';
+  url: string;
+  audioOnly: boolean;
+  videoOnly: boolean;
+  /** Wait for the page to print START_RECORDING before capturing. */
+  awaitStartSignal: boolean;
+}
+
+export type SourcePlan = WebSourcePlan;
+
+export type VideoProfile = 'baseline' | 'main' | 'high';
+
+export interface EncodingPlan {
+  width: number;
+  height: number;
+  /** Colour depth of the capture display. */
+  depth: number;
+  framerate: number;
+  /** kbps */
+  videoBitrate: number;
+  videoProfile: VideoProfile;
+  /** Seconds between key frames; 0 lets the encoder choose (2 s at the framerate). */
+  keyFrameInterval: number;
+  /** kbps */
+  audioBitrate: number;
+  audioFrequency: number;
+  /** x264 speed preset chosen for what this machine sustains. */
+  x264Preset: string;
+}
+
+export type FileType = 'mp4';
+
+export interface FileOutputPlan {
+  fileType: FileType;
+  /** Absolute path where the finished file is delivered. */
+  destination: string;
+}
+
+export interface OutputsPlan {
+  file?: FileOutputPlan;
+}
+
+export interface RecordingPlan {
+  egressId: string;
+  source: SourcePlan;
+  encoding: EncodingPlan;
+  outputs: OutputsPlan;
+  /** Per-egress scratch directory, owned by this recording and removed when it ends. */
+  tmpDir: string;
+  chrome: ChromePlan;
+}
+
+export interface ChromePlan {
+  executablePath: string;
+  sandbox: boolean;
+  insecure: boolean;
+  /** Extra flags from config `chrome_flags`: name -> value ('' for a bare switch). */
+  extraFlags: Record<string, string>;
+}
+
+/** Result of one delivered file, read from the real file. Times are unix milliseconds. */
+export interface FileResult {
+  filename: string;
+  location: string;
+  size: number;
+  /** milliseconds of media, as ffprobe reports it */
+  durationMs: number;
+  startedAt: number;
+  endedAt: number;
+}

@@ -1,0 +1,177 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  EncodedFileOutput,
+  EncodedFileType,
+  EncodingOptions,
+  EncodingOptionsPreset,
+  Output,
+  FileOutput,
+  StartEgressRequest,
+  StreamOutput,
+  VideoCodec,
+  WebEgressRequest,
+  WebSource,
+} from '@livekit/protocol';
+import { EgressError } from '../errors.js';
+import { assertDestinationWritable, planFromRequest, type StartRequestLike } from './request-plan.js';
+
+const ctx = {
+  tmpRoot: '/tmp/egress-test',
+  localOutputDir: '/srv/out',
+  chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
+  now: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)),
+};
+
+const web = (w: Partial<WebEgressRequest>): StartRequestLike => ({
+  egressId: 'EG_test1',
+  roomId: '',
+  roomName: '',
+  request: { case: 'web', value: new WebEgressRequest({ url: 'http://127.0.0.1:8000/', ...w }) },
+});
+
+function rejects(fn: () => unknown, code: string, fieldText: string) {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof EgressError);
+    assert.equal(err.code, code);
+    assert.match(err.message, new RegExp(fieldText.replace(/[.[\]]/g, '\\$&')));
+    return true;
+  });
+}
+
+test('a web request with one MP4 file becomes a plan with defaults', () => {
+  const plan = planFromRequest(
+    web({ fileOutputs: [new EncodedFileOutput({ filepath: 'rec/{time}.mp4' })], awaitStartSignal: true }),
+    ctx,
+  );
+  assert.equal(plan.source.url, 'http://127.0.0.1:8000/');
+  assert.equal(plan.source.awaitStartSignal, true);
+  assert.equal(plan.outputs.file?.destination, '/srv/out/rec/2026-01-02T030405.mp4');
+  assert.equal(plan.tmpDir, '/tmp/egress-test/EG_test1');
+  assert.deepEqual(
+    [plan.encoding.width, plan.encoding.height, plan.encoding.framerate, plan.encoding.x264Preset],
+    [1280, 720, 30, 'veryfast'],
+  );
+});
+
+test('the deprecated single output and presets are honoured', () => {
+  const plan = planFromRequest(
+    web({
+      output: { case: 'file', value: new EncodedFileOutput({ filepath: '/abs/x.mp4' }) },
+      options: { case: 'preset', value: EncodingOptionsPreset.H264_1080P_30 },
+    }),
+    ctx,
+  );
+  assert.equal(plan.outputs.file?.destination, '/abs/x.mp4');
+  assert.deepEqual([plan.encoding.width, plan.encoding.x264Preset], [1920, 'superfast']);
+});
+
+test('the unified request with a WebSource maps to the same plan', () => {
+  const plan = planFromRequest(
+    {
+      egressId: 'EG_u',
+      roomId: '',
+      roomName: '',
+      request: {
+        case: 'egress',
+        value: new StartEgressRequest({
+          source: { case: 'web', value: new WebSource({ url: 'https://example.test/' }) },
+          outputs: [new Output({ config: { case: 'file', value: new FileOutput({ filepath: 'u.mp4' }) } })],
+        }),
+      },
+    },
+    ctx,
+  );
+  assert.equal(plan.outputs.file?.destination, '/srv/out/u.mp4');
+});
+
+test('bad requests are invalid_argument naming the field', () => {
+  rejects(() => planFromRequest(web({}), ctx), 'invalid_argument', 'web.file_outputs');
+  rejects(
+    () => planFromRequest(web({ url: 'file:///etc/passwd', fileOutputs: [new EncodedFileOutput()] }), ctx),
+    'invalid_argument',
+    'web.url',
+  );
+  rejects(
+    () => planFromRequest(web({ url: 'not a url', fileOutputs: [new EncodedFileOutput()] }), ctx),
+    'invalid_argument',
+    'web.url',
+  );
+  rejects(
+    () =>
+      planFromRequest(
+        web({ fileOutputs: [new EncodedFileOutput()], options: { case: 'preset', value: 99 as EncodingOptionsPreset } }),
+        ctx,
+      ),
+    'invalid_argument',
+    'web.preset',
+  );
+  rejects(
+    () =>
+      planFromRequest(
+        web({
+          fileOutputs: [new EncodedFileOutput()],
+          options: { case: 'advanced', value: new EncodingOptions({ width: 1281 }) },
+        }),
+        ctx,
+      ),
+    'invalid_argument',
+    'web.advanced.width',
+  );
+  rejects(
+    () =>
+      planFromRequest(
+        web({
+          fileOutputs: [new EncodedFileOutput()],
+          options: { case: 'advanced', value: new EncodingOptions({ videoCodec: VideoCodec.VP8 }) },
+        }),
+        ctx,
+      ),
+    'invalid_argument',
+    'web.advanced.video_codec',
+  );
+  rejects(
+    () => planFromRequest({ ...web({ fileOutputs: [new EncodedFileOutput()] }), egressId: 'EG bad/../' }, ctx),
+    'invalid_argument',
+    'egress_id',
+  );
+});
+
+test('what is not built yet is unimplemented, not silently dropped', () => {
+  rejects(
+    () =>
+      planFromRequest(
+        web({ fileOutputs: [new EncodedFileOutput()], streamOutputs: [new StreamOutput({ urls: ['rtmp://x/a/b'] })] }),
+        ctx,
+      ),
+    'unimplemented',
+    'stream',
+  );
+  rejects(
+    () => planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.OGG })] }), ctx),
+    'unimplemented',
+    'file_type',
+  );
+  rejects(
+    () => planFromRequest({ egressId: 'EG_x', roomId: '', roomName: '', request: { case: 'track', value: {} } }, ctx),
+    'unimplemented',
+    'track',
+  );
+});
+
+test('destination checks find unwritable places before anything starts', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dest-'));
+  try {
+    await assertDestinationWritable(path.join(dir, 'new/sub/x.mp4'), 'f');
+    const file = path.join(dir, 'plain');
+    await writeFile(file, '');
+    await assert.rejects(assertDestinationWritable(path.join(file, 'x.mp4'), 'web.file_outputs[0].filepath'), /not a directory/);
+    await assert.rejects(assertDestinationWritable('/proc/1/x.mp4', 'f'), /not writable/);
+    await assert.rejects(assertDestinationWritable(dir, 'f'), /is a directory/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,180 @@
+import { constants } from 'node:fs';
+import { access, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  EncodedFileType,
+  type EncodedFileOutput,
+  type FileOutput,
+  type StartEgressRequest,
+  type StorageConfig,
+  type WebEgressRequest,
+} from '@livekit/protocol';
+import { EgressError, errors } from '../errors.js';
+import { encodingFromRequest } from './encoding.js';
+import { expandFilepath } from './filename.js';
+import type { ChromePlan, FileOutputPlan, RecordingPlan, WebSourcePlan } from './plan.js';
+
+/** The parts of rpc.StartEgressRequest that decide what to record. */
+export interface StartRequestLike {
+  egressId: string;
+  roomId: string;
+  roomName: string;
+  request:
+    | { case: 'web'; value: WebEgressRequest }
+    | { case: 'egress'; value: StartEgressRequest }
+    | { case: string | undefined; value?: unknown };
+}
+
+/** What the node contributes to a plan. */
+export interface PlanContext {
+  tmpRoot: string;
+  localOutputDir: string;
+  chrome: ChromePlan;
+  now?: Date;
+}
+
+const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Validates a StartEgress request and builds the recorder's plan; throws invalid_argument naming the field. */
+export function planFromRequest(req: StartRequestLike, ctx: PlanContext): RecordingPlan {
+  if (!EGRESS_ID.test(req.egressId)) {
+    throw errors.invalidArgument('egress_id', req.egressId, 'must be 1-64 letters, digits, "_" or "-"');
+  }
+  const now = ctx.now ?? new Date();
+  const base = { egressId: req.egressId, tmpDir: path.join(ctx.tmpRoot, req.egressId), chrome: ctx.chrome };
+  const r = req.request;
+  if (r.case === 'web') {
+    const web = r.value as WebEgressRequest;
+    const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');
+    const files = [
+      ...(web.output.case === 'file' ? [web.output.value] : []),
+      ...web.fileOutputs,
+    ];
+    rejectUnsupportedOutputs('web', {
+      stream: web.output.case === 'stream' || web.streamOutputs.length > 0,
+      segments: web.output.case === 'segments' || web.segmentOutputs.length > 0,
+      images: web.imageOutputs.length > 0,
+    });
+    const file = singleFile(files, 'web.file_outputs', req, now, ctx);
+    return { ...base, source, encoding: encodingFromRequest(web.options, 'web'), outputs: { file } };
+  }
+  if (r.case === 'egress') {
+    const eg = r.value as StartEgressRequest;
+    if (eg.source.case !== 'web') {
+      throw new EgressError(
+        'unimplemented',
+        `egress.source: ${eg.source.case ?? '(none)'} sources are not supported yet; only web is`,
+      );
+    }
+    const w = eg.source.value;
+    const source = webSource(w.url, w.audioOnly, w.videoOnly, w.awaitStartSignal, 'egress.web');
+    const files: FileOutput[] = [];
+    eg.outputs.forEach((o, i) => {
+      if (o.config.case === 'file') files.push(o.config.value);
+      else if (o.config.case) {
+        throw new EgressError('unimplemented', `egress.outputs[${i}]: ${o.config.case} outputs are not supported yet`);
+      } else throw errors.invalidArgument(`egress.outputs[${i}]`, '(empty)', 'output has no config');
+      rejectUploads(o.storage, `egress.outputs[${i}].storage`);
+    });
+    rejectUploads(eg.storage, 'egress.storage');
+    const file = singleFile(files, 'egress.outputs', req, now, ctx);
+    return { ...base, source, encoding: encodingFromRequest(eg.encoding, 'egress'), outputs: { file } };
+  }
+  if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
+  throw new EgressError('unimplemented', `request: ${r.case} egress is not supported yet; only web is`);
+}
+
+function webSource(url: string, audioOnly: boolean, videoOnly: boolean, awaitStart: boolean, field: string) {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw errors.invalidArgument(`${field}.url`, url, 'must be an http(s) URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw errors.invalidArgument(`${field}.url`, url, 'must be an http(s) URL');
+  }
+  if (audioOnly && videoOnly) {
+    throw errors.invalidArgument(`${field}.audio_only`, true, 'audio_only and video_only cannot both be set');
+  }
+  const source: WebSourcePlan = { kind: 'web', url, audioOnly, videoOnly, awaitStartSignal: awaitStart };
+  return source;
+}
+
+function rejectUnsupportedOutputs(field: string, kinds: Record<string, boolean>): void {
+  for (const [kind, present] of Object.entries(kinds)) {
+    if (present) throw new EgressError('unimplemented', `${field}: ${kind} outputs are not supported yet`);
+  }
+}
+
+function rejectUploads(storage: StorageConfig | undefined, field: string): void {
+  if (storage?.provider.case) {
+    throw new EgressError('unimplemented', `${field}: ${storage.provider.case} upload is not supported yet`);
+  }
+}
+
+function singleFile(
+  files: (EncodedFileOutput | FileOutput)[],
+  field: string,
+  req: StartRequestLike,
+  now: Date,
+  ctx: PlanContext,
+): FileOutputPlan {
+  if (files.length === 0) throw errors.invalidArgument(field, [], 'at least one output is required');
+  if (files.length > 1) throw errors.invalidArgument(field, files.length, 'at most one file output is allowed');
+  const f = files[0]!;
+  const at = `${field}[0]`;
+  if (f.fileType !== EncodedFileType.DEFAULT_FILETYPE && f.fileType !== EncodedFileType.MP4) {
+    throw new EgressError(
+      'unimplemented',
+      `${at}.file_type: ${EncodedFileType[f.fileType] ?? f.fileType} is not supported yet; use MP4`,
+    );
+  }
+  if ('output' in f) rejectUploads({ provider: f.output } as StorageConfig, `${at}.output`);
+  if (f.filepath.includes('\0')) throw errors.invalidArgument(`${at}.filepath`, f.filepath, 'contains a NUL byte');
+  const rel = expandFilepath(f.filepath, '.mp4', {
+    roomName: req.roomName,
+    roomId: req.roomId,
+    identifier: req.roomName || 'web',
+    now,
+  });
+  return { fileType: 'mp4', destination: path.resolve(ctx.localOutputDir, rel) };
+}
+
+/**
+ * Checks that the file's destination can be created, before anything starts, by finding the nearest
+ * existing ancestor directory and testing write access there.
+ */
+export async function assertDestinationWritable(destination: string, field: string): Promise<void> {
+  let dir = path.dirname(destination);
+  for (;;) {
+    try {
+      const s = await stat(dir);
+      if (!s.isDirectory()) throw errors.invalidArgument(field, destination, `${dir} is not a directory`);
+      break;
+    } catch (err) {
+      if (err instanceof EgressError) throw err;
+      const parent = path.dirname(dir);
+      if (parent === dir) throw errors.invalidArgument(field, destination, 'no existing parent directory');
+      dir = parent;
+    }
+  }
+  // A real write probe, because access(2) says yes to root even where writes fail (read-only mounts, /proc).
+  const probe = path.join(dir, `.egress-write-probe-${process.pid}-${Date.now()}`);
+  try {
+    await writeFile(probe, '', { flag: 'wx' });
+    await rm(probe, { force: true });
+  } catch {
+    throw errors.invalidArgument(field, destination, `directory ${dir} is not writable`);
+  }
+  try {
+    const s = await stat(destination);
+    if (s.isDirectory()) throw errors.invalidArgument(field, destination, 'is a directory');
+    await access(destination, constants.W_OK);
+  } catch (err) {
+    if (err instanceof EgressError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw errors.invalidArgument(field, destination, 'exists and is not writable');
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The one error taxonomy of the service. Every error that crosses a boundary (RPC reply, IPC message,
+ * CLI exit) is an EgressError whose code is a psrpc error code; livekit-server maps those 1:1 to Twirp.
+ */
+export type ErrorCode =
+  | 'canceled'
+  | 'malformed_request'
+  | 'malformed_result'
+  | 'deadline_exceeded'
+  | 'unavailable'
+  | 'unknown'
+  | 'invalid_argument'
+  | 'not_found'
+  | 'not_acceptable'
+  | 'already_exists'
+  | 'permission_denied'
+  | 'resource_exhausted'
+  | 'failed_precondition'
+  | 'aborted'
+  | 'out_of_range'
+  | 'unimplemented'
+  | 'internal'
+  | 'data_loss'
+  | 'unauthenticated'
+  | 'unprocessable_entity'
+  | 'upstream_server_error'
+  | 'upstream_client_error';
+
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'canceled',
+  'malformed_request',
+  'malformed_result',
+  'deadline_exceeded',
+  'unavailable',
+  'unknown',
+  'invalid_argument',
+  'not_found',
+  'not_acceptable',
+  'already_exists',
+  'permission_denied',
+  'resource_exhausted',
+  'failed_precondition',
+  'aborted',
+  'out_of_range',
+  'unimplemented',
+  'internal',
+  'data_loss',
+  'unauthenticated',
+  'unprocessable_entity',
+  'upstream_server_error',
+  'upstream_client_error',
+];
+
+/** HTTP status per code, as Twirp reports it; EgressInfo.error_code carries this number. */
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  canceled: 408,
+  malformed_request: 400,
+  malformed_result: 500,
+  deadline_exceeded: 408,
+  unavailable: 503,
+  unknown: 500,
+  invalid_argument: 400,
+  not_found: 404,
+  not_acceptable: 406,
+  already_exists: 409,
+  permission_denied: 403,
+  resource_exhausted: 429,
+  failed_precondition: 412,
+  aborted: 409,
+  out_of_range: 400,
+  unimplemented: 501,
+  internal: 500,
+  data_loss: 500,
+  unauthenticated: 401,
+  unprocessable_entity: 422,
+  upstream_server_error: 502,
+  upstream_client_error: 400,
+};
+
+export class EgressError extends Error {
+  override readonly name = 'EgressError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** HTTP-style status for EgressInfo.error_code. */
+  get httpStatus(): number {
+    return HTTP_STATUS[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/** Renders a value for an error message without dumping huge or secret-looking blobs. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** The error factory: one place that words each kind of failure. */
+export const errors = {
+  invalidArgument: (field: string, value: unknown, why: string) =>
+    new EgressError('invalid_argument', `${field}: ${why} (got ${showValue(value)})`),
+  alreadyExists: (what: string) => new EgressError('already_exists', `${what} already exists`),
+  notFound: (what: string) => new EgressError('not_found', `${what} not found`),
+  unavailable: (why: string) => new EgressError('unavailable', why),
+  internal: (why: string) => new EgressError('internal', why),
+  deadlineExceeded: (why: string) => new EgressError('deadline_exceeded', why),
+  failedPrecondition: (why: string) => new EgressError('failed_precondition', why),
+  aborted: (why: string) => new EgressError('aborted', why),
+  malformedRequest: (why: string) => new EgressError('malformed_request', why),
+  /** Wraps anything thrown into an EgressError, keeping an EgressError's own code. */
+  from: (err: unknown, fallback: ErrorCode = 'internal'): EgressError =>
+    err instanceof EgressError ? err : new EgressError(fallback, err instanceof Error ? err.message : String(err)),
+};

@@ -1,0 +1,122 @@
+/**
+ * The whole IPC vocabulary between the supervisor and one recorder child (Node's fork channel, JSON).
+ * Every message is validated on receipt with the parsers below: a child is a separate process and may
+ * be buggy or half-dead, so nothing it says is trusted by shape alone.
+ */
+import type { FileResult, RecordingPlan } from '../egress/plan.js';
+import { errors, isErrorCode, type ErrorCode } from '../errors.js';
+
+/** Lifecycle states of one egress, as the recorder and supervisor name them. */
+export type LifecycleState = 'starting' | 'active' | 'ending' | 'complete' | 'failed' | 'aborted';
+
+export const TERMINAL_STATES: readonly LifecycleState[] = ['complete', 'failed', 'aborted'];
+
+/** Supervisor -> recorder. */
+export type ParentCommand =
+  | { type: 'start'; plan: RecordingPlan }
+  | { type: 'stop'; reason: string }
+  | { type: 'ping' };
+
+/** Why the recording stopped, in upstream's "End reason" words when it ends normally. */
+export interface EndInfo {
+  state: Extract<LifecycleState, 'complete' | 'failed' | 'aborted'>;
+  /** Human text: "End reason: StopEgress API", or the failure. */
+  details: string;
+  error?: { code: ErrorCode; message: string };
+  files: FileResult[];
+  startedAt?: number;
+  endedAt: number;
+}
+
+/** Recorder -> supervisor. */
+export type ChildEvent =
+  | { type: 'ready'; pid: number }
+  | { type: 'active'; startedAt: number }
+  | { type: 'ending'; reason: string }
+  | { type: 'ended'; info: EndInfo }
+  | { type: 'pong' };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const str = (v: unknown): v is string => typeof v === 'string';
+
+function parseFileResult(v: unknown, at: string): FileResult {
+  if (!isObject(v)) throw errors.malformedRequest(`${at}: not an object`);
+  for (const k of ['filename', 'location'] as const) {
+    if (!str(v[k])) throw errors.malformedRequest(`${at}.${k}: not a string`);
+  }
+  for (const k of ['size', 'durationMs', 'startedAt', 'endedAt'] as const) {
+    if (!num(v[k])) throw errors.malformedRequest(`${at}.${k}: not a number`);
+  }
+  return v as unknown as FileResult;
+}
+
+/** Validates a message from a child; throws malformed_request naming the bad field. */
+export function parseChildEvent(v: unknown): ChildEvent {
+  if (!isObject(v) || !str(v.type)) throw errors.malformedRequest('child message: missing type');
+  switch (v.type) {
+    case 'ready':
+      if (!num(v.pid)) throw errors.malformedRequest('ready.pid: not a number');
+      return { type: 'ready', pid: v.pid };
+    case 'active':
+      if (!num(v.startedAt)) throw errors.malformedRequest('active.startedAt: not a number');
+      return { type: 'active', startedAt: v.startedAt };
+    case 'ending':
+      if (!str(v.reason)) throw errors.malformedRequest('ending.reason: not a string');
+      return { type: 'ending', reason: v.reason };
+    case 'pong':
+      return { type: 'pong' };
+    case 'ended': {
+      const info = v.info;
+      if (!isObject(info)) throw errors.malformedRequest('ended.info: not an object');
+      if (!str(info.state) || !['complete', 'failed', 'aborted'].includes(info.state)) {
+        throw errors.malformedRequest(`ended.info.state: unknown state ${JSON.stringify(info.state)}`);
+      }
+      if (!str(info.details)) throw errors.malformedRequest('ended.info.details: not a string');
+      if (!num(info.endedAt)) throw errors.malformedRequest('ended.info.endedAt: not a number');
+      if (info.startedAt !== undefined && !num(info.startedAt)) {
+        throw errors.malformedRequest('ended.info.startedAt: not a number');
+      }
+      if (!Array.isArray(info.files)) throw errors.malformedRequest('ended.info.files: not an array');
+      const files = info.files.map((f, i) => parseFileResult(f, `ended.info.files[${i}]`));
+      let error: EndInfo['error'];
+      if (info.error !== undefined) {
+        const e = info.error;
+        if (!isObject(e) || !isErrorCode(e.code) || !str(e.message)) {
+          throw errors.malformedRequest('ended.info.error: needs a known code and a message');
+        }
+        error = { code: e.code, message: e.message };
+      }
+      return {
+        type: 'ended',
+        info: {
+          state: info.state as EndInfo['state'],
+          details: info.details,
+          files,
+          endedAt: info.endedAt,
+          ...(info.startedAt !== undefined ? { startedAt: info.startedAt as number } : {}),
+          ...(error ? { error } : {}),
+        },
+      };
+    }
+    default:
+      throw errors.malformedRequest(`child message: unknown type ${JSON.stringify(v.type)}`);
+  }
+}
+
+/** Validates a command from the supervisor (the plan itself was validated where it was built). */
+export function parseParentCommand(v: unknown): ParentCommand {
+  if (!isObject(v) || !str(v.type)) throw errors.malformedRequest('parent message: missing type');
+  switch (v.type) {
+    case 'start':
+      if (!isObject(v.plan) || !str(v.plan.egressId)) throw errors.malformedRequest('start.plan: missing egressId');
+      return { type: 'start', plan: v.plan as unknown as RecordingPlan };
+    case 'stop':
+      if (!str(v.reason)) throw errors.malformedRequest('stop.reason: not a string');
+      return { type: 'stop', reason: v.reason };
+    case 'ping':
+      return { type: 'ping' };
+    default:
+      throw errors.malformedRequest(`parent message: unknown type ${JSON.stringify(v.type)}`);
+  }
+}

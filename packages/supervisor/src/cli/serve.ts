@@ -1,0 +1,57 @@
+import { createLogger, errors, loadConfig, redactConfig } from '@egress/shared';
+import { startHealthServer } from '../http/health-server.js';
+import { Supervisor, type ShutdownMode } from '../supervisor.js';
+
+/** `egress serve`: runs the service until a signal ends it; resolves with the exit code. */
+export async function serve(argv: string[]): Promise<number> {
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    loaded = loadConfig({ argv, env: process.env });
+  } catch (err) {
+    process.stderr.write(`egress: ${errors.from(err).message}\n`);
+    return 2;
+  }
+  const { config, warnings } = loaded;
+  const log = createLogger({ level: config.logging.level, json: config.logging.json, fields: { nodeID: config.node_id } });
+  for (const w of warnings) log.warn(w);
+  log.debug('effective config', { config: redactConfig(config) });
+
+  const supervisor = new Supervisor({ config, log });
+  try {
+    await supervisor.start();
+  } catch (err) {
+    log.error('could not start', { error: errors.from(err).message });
+    return 1;
+  }
+  const health = config.health_port ? await startHealthServer(config.health_port, supervisor) : undefined;
+  // A bug in one request's handling must not take down the recordings of others.
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
+
+  return await new Promise<number>((resolve) => {
+    let shutting: Promise<void> | undefined;
+    const onSignal = (signal: NodeJS.Signals) => {
+      const mode: ShutdownMode = signal === 'SIGINT' ? 'finalize' : 'drain';
+      if (shutting) {
+        // A second signal turns a drain into a finalize: still EOS, never a truncated file.
+        log.warn('second signal: finalizing every egress now', { signal });
+        void supervisor.shutdown('finalize');
+        return;
+      }
+      log.info(mode === 'drain' ? 'draining: finishing recordings, then exiting' : 'stopping every recording, then exiting', {
+        signal,
+      });
+      shutting = supervisor.shutdown(mode).then(
+        () => {
+          health?.close();
+          log.info('shut down cleanly');
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error('shutdown failed', { error: errors.from(err).message });
+          resolve(1);
+        },
+      );
+    };
+    for (const s of ['SIGTERM', 'SIGQUIT', 'SIGINT'] as const) process.on(s, onSignal);
+  });
+}

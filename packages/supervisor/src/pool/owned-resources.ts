@@ -1,0 +1,20 @@
+import { rm } from 'node:fs/promises';
+import { execa } from 'execa';
+
+/** Unloads every PulseAudio null sink named for this egress; a crashed recorder cannot do it itself. */
+export async function unloadSinksNamed(sinkName: string): Promise<number> {
+  const list = await execa('pactl', ['list', 'short', 'modules'], { reject: false, timeout: 5000 });
+  if (list.exitCode !== 0) return 0;
+  const modules = String(list.stdout)
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .filter(([, name, args]) => name === 'module-null-sink' && new RegExp(`sink_name="?${sinkName}"?(\\s|$)`).test(args ?? ''))
+    .map(([idx]) => idx!);
+  for (const idx of modules) await execa('pactl', ['unload-module', idx], { reject: false, timeout: 5000 });
+  return modules.length;
+}
+
+/** Removes everything a recorder owned on disk and in PulseAudio. */
+export async function releaseOwned(egressId: string, tmpDir: string): Promise<void> {
+  await Promise.all([unloadSinksNamed(egressId), rm(tmpDir, { recursive: true, force: true })]);
+}

@@ -1,0 +1,185 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { errors, parseChildEvent, type ChildEvent, type ParentCommand } from '@egress/shared';
+
+/** The compiled recorder entry point, resolved through the workspace package. */
+export const RECORDER_MAIN = fileURLToPath(import.meta.resolve('@egress/recorder/main'));
+
+export interface RecorderProcessOptions {
+  egressId: string;
+  /** Called for every line the child (and its Chromium and gst-launch) prints. */
+  onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+  readyTimeoutMs?: number;
+  /** A child that has not answered a ping for this long is declared hung. */
+  hangTimeoutMs?: number;
+  pingIntervalMs?: number;
+  env?: NodeJS.ProcessEnv;
+  entry?: string;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the supervisor itself killed the child, naming why. */
+  killedFor?: string;
+}
+
+export interface RecorderProcessEvents {
+  message: [ChildEvent];
+  malformed: [Error];
+  hung: [];
+  exit: [ExitInfo];
+}
+
+/**
+ * One recorder child: forked into its own session and process group (so one signal reaches Xvfb,
+ * Chromium and gst-launch too), watched by a heartbeat, and killed as a group.
+ */
+export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
+  readonly child: ChildProcess;
+  readonly exited: Promise<ExitInfo>;
+  private lastPong = Date.now();
+  private killedFor: string | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private exitInfo: ExitInfo | undefined;
+
+  constructor(private readonly opts: RecorderProcessOptions) {
+    super();
+    this.child = fork(opts.entry ?? RECORDER_MAIN, [], {
+      detached: true,
+      // The test runner's own flags must not turn a recorder into a test process.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--test')),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+      env: { ...process.env, ...opts.env, EGRESS_ID: opts.egressId },
+    });
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const s = this.child[stream];
+      if (s) createInterface({ input: s, crlfDelay: Infinity }).on('line', (l) => opts.onOutput(l, stream));
+    }
+    this.child.on('message', (raw: unknown) => {
+      let ev: ChildEvent;
+      try {
+        ev = parseChildEvent(raw);
+      } catch (err) {
+        this.emit('malformed', err as Error);
+        return;
+      }
+      if (ev.type === 'pong') this.lastPong = Date.now();
+      else this.emit('message', ev);
+    });
+    // A dead channel or a failed send must not throw into the supervisor.
+    this.child.on('error', (err) => this.emit('malformed', err));
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        clearInterval(this.pingTimer);
+        // Whatever the child left in its group (Chromium, gst-launch, Xvfb) goes with it.
+        this.signalGroup('SIGKILL');
+        this.exitInfo = { code, signal, ...(this.killedFor ? { killedFor: this.killedFor } : {}) };
+        this.emit('exit', this.exitInfo);
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  /** Resolves when the child says it is ready; kills it and rejects after the ready timeout. */
+  async waitReady(): Promise<void> {
+    const timeoutMs = this.opts.readyTimeoutMs ?? 10_000;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        this.kill(`not ready within ${timeoutMs / 1000} s`);
+        reject(errors.internal(`recorder failed to start: not ready within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      const onMessage = (ev: ChildEvent) => {
+        if (ev.type !== 'ready') return;
+        cleanup();
+        resolve();
+      };
+      const onExit = (e: ExitInfo) => {
+        cleanup();
+        reject(errors.internal(`recorder failed to start: exited (${describeExit(e)})`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('message', onMessage);
+        this.off('exit', onExit);
+      };
+      this.on('message', onMessage);
+      this.on('exit', onExit);
+    });
+    this.startHeartbeat();
+  }
+
+  private startHeartbeat(): void {
+    const every = this.opts.pingIntervalMs ?? 1000;
+    const hang = this.opts.hangTimeoutMs ?? 5000;
+    this.lastPong = Date.now();
+    this.pingTimer = setInterval(() => {
+      if (Date.now() - this.lastPong > hang) {
+        clearInterval(this.pingTimer);
+        this.emit('hung');
+        this.kill(`no heartbeat for ${hang / 1000} s`);
+        return;
+      }
+      this.send({ type: 'ping' });
+    }, every);
+    this.pingTimer.unref();
+  }
+
+  /** Sends a command; false when the channel is already gone. */
+  send(cmd: ParentCommand): boolean {
+    if (!this.child.connected) return false;
+    try {
+      return this.child.send(cmd);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Graceful request to end: the child sends EOS and finalizes. */
+  interrupt(): void {
+    this.signalGroupLeader('SIGINT');
+  }
+
+  /** Hard kill of the whole group, remembering why for the exit report. */
+  kill(reason: string): void {
+    this.killedFor ??= reason;
+    this.signalGroup('SIGKILL');
+  }
+
+  private signalGroupLeader(signal: NodeJS.Signals): void {
+    if (this.child.pid && !this.hasExited) {
+      try {
+        process.kill(this.child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    if (!this.child.pid) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      // the group is already empty
+    }
+  }
+}
+
+export function describeExit(e: ExitInfo): string {
+  if (e.killedFor) return `killed: ${e.killedFor}`;
+  if (e.signal) return `signal ${e.signal}`;
+  return `exit code ${e.code}`;
+}

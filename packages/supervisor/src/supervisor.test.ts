@@ -1,0 +1,198 @@
+/**
+ * The supervisor against a real redis-server, driven over psrpc as livekit-server drives it. livekit-server's
+ * IOInfo side is played by a psrpc server in this test (the end-to-end tests use the real one), and the
+ * recorder is the fake-recorder fixture so each way a child can misbehave is staged on demand.
+ */
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Empty } from '@bufbuild/protobuf';
+import { EgressInfo, EgressStatus, EncodedFileOutput, StopEgressRequest, WebEgressRequest } from '@livekit/protocol';
+import { createLogger, EgressError, validateConfig } from '@egress/shared';
+import {
+  ListActiveEgressRequest,
+  ListActiveEgressResponse,
+  PsrpcClient,
+  PsrpcServer,
+  RedisBus,
+  redisOptions,
+  RpcStartEgressRequest,
+} from '@egress/shared/psrpc/index';
+import { startRedis, type TestRedis } from '@egress/shared/testing/redis-server';
+import { Supervisor } from './supervisor.js';
+
+const FAKE = fileURLToPath(new URL('./testing/fake-recorder.js', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+describe('supervisor over psrpc', () => {
+  let redis: TestRedis;
+  let bus: RedisBus;
+  let io: PsrpcServer;
+  let internal: PsrpcClient;
+  let handler: PsrpcClient;
+  let supervisor: Supervisor;
+  let dir: string;
+  const reports: { method: string; id: string; status: EgressStatus; error: string }[] = [];
+
+  const startReq = (egressId: string, url = 'http://127.0.0.1:9/', filepath = 'out.mp4') =>
+    new RpcStartEgressRequest({
+      egressId,
+      request: {
+        case: 'web',
+        value: new WebEgressRequest({ url, fileOutputs: [new EncodedFileOutput({ filepath })] }),
+      },
+    });
+  const start = (req: RpcStartEgressRequest) =>
+    internal.request('StartEgress', undefined, req, EgressInfo, { timeoutMs: 10_000, selectionTimeoutMs: 1000 });
+  const stop = (egressId: string) =>
+    handler.request('StopEgress', egressId, new StopEgressRequest({ egressId }), EgressInfo, { timeoutMs: 3000 });
+  const statuses = (id: string) => reports.filter((r) => r.id === id).map((r) => `${r.method}:${EgressStatus[r.status]}`);
+  const terminal = (id: string) =>
+    reports.find((r) => r.id === id && r.method === 'UpdateEgress' && r.status >= EgressStatus.EGRESS_COMPLETE);
+
+  before(async () => {
+    redis = await startRedis();
+    bus = new RedisBus(redisOptions({ address: redis.address }));
+    io = new PsrpcServer(bus, 'IOInfo');
+    for (const method of ['CreateEgress', 'UpdateEgress']) {
+      await io.registerQueue({
+        method,
+        requestType: EgressInfo,
+        handler: async (info: EgressInfo) => {
+          reports.push({ method, id: info.egressId, status: info.status, error: info.error });
+          return new Empty();
+        },
+      });
+    }
+    internal = await PsrpcClient.create(bus, 'EgressInternal');
+    handler = await PsrpcClient.create(bus, 'EgressHandler');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'supervisor-test-'));
+    const { config } = validateConfig({
+      api_key: 'k',
+      api_secret: 's',
+      ws_url: 'ws://127.0.0.1:7880',
+      redis: { address: redis.address },
+      tmp_dir: path.join(dir, 'tmp'),
+      local_output_dir: path.join(dir, 'out'),
+      cpu_cost: { web_cpu_cost: 0.1 },
+    });
+    supervisor = new Supervisor({
+      config,
+      log: createLogger({ level: 'error', json: true }),
+      recorderEntry: FAKE,
+      readyTimeoutMs: 1500,
+      hangTimeoutMs: 1500,
+    });
+    await supervisor.start();
+  });
+
+  afterEach(() => delete process.env.FAKE_RECORDER_MODE);
+
+  after(async () => {
+    await supervisor.shutdown('finalize');
+    await internal.close();
+    await handler.close();
+    await io.close();
+    await bus.close();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('start, stop and every status reported in order, CreateEgress first', async () => {
+    const info = await start(startReq('EG_ok1'));
+    assert.equal(info.status, EgressStatus.EGRESS_STARTING);
+    await until('ACTIVE', () => statuses('EG_ok1').includes('UpdateEgress:EGRESS_ACTIVE') || undefined);
+    const listed = await internal.multi('ListActiveEgress', undefined, new ListActiveEgressRequest(), ListActiveEgressResponse, {
+      timeoutMs: 500,
+    });
+    assert.deepEqual(listed.map((r) => r.result?.egressIds), [['EG_ok1']]);
+    const stopped = await stop('EG_ok1');
+    assert.equal(stopped.status, EgressStatus.EGRESS_ENDING);
+    await until('COMPLETE', () => terminal('EG_ok1'));
+    assert.deepEqual(statuses('EG_ok1'), [
+      'CreateEgress:EGRESS_STARTING',
+      'UpdateEgress:EGRESS_ACTIVE',
+      'UpdateEgress:EGRESS_ENDING',
+      'UpdateEgress:EGRESS_COMPLETE',
+    ]);
+    await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
+    await assert.rejects(stop('EG_ok1'), (e: unknown) => e instanceof EgressError && e.code === 'unavailable');
+  });
+
+  test('a duplicate egress id is answered already_exists', async () => {
+    await start(startReq('EG_dup'));
+    await assert.rejects(start(startReq('EG_dup')), (e: unknown) => e instanceof EgressError && e.code === 'already_exists');
+    await stop('EG_dup');
+    await until('COMPLETE', () => terminal('EG_dup'));
+  });
+
+  test('a bad request is invalid_argument naming the field, and nothing is started', async () => {
+    await assert.rejects(start(startReq('EG_bad', 'ftp://x/')), (e: unknown) => {
+      assert.ok(e instanceof EgressError);
+      assert.equal(e.code, 'invalid_argument');
+      assert.match(e.message, /web\.url/);
+      return true;
+    });
+    assert.equal(existsSync(path.join(dir, 'tmp', 'EG_bad')), false);
+    assert.deepEqual(statuses('EG_bad'), []);
+  });
+
+  test('a child that is never ready is killed and the start fails with a clear error', async () => {
+    process.env.FAKE_RECORDER_MODE = 'never-ready';
+    await assert.rejects(start(startReq('EG_slow')), (e: unknown) => {
+      assert.ok(e instanceof EgressError);
+      assert.equal(e.code, 'internal');
+      assert.match(e.message, /not ready within 1\.5 s/);
+      return true;
+    });
+    await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
+  });
+
+  test('a child that crashes while ACTIVE ends FAILED naming the exit, and its temp dir is removed', async () => {
+    process.env.FAKE_RECORDER_MODE = 'crash-after-active';
+    await start(startReq('EG_crash'));
+    await until('scratch dir', () => existsSync(path.join(dir, 'tmp', 'EG_crash')) || undefined);
+    const end = await until('FAILED', () => terminal('EG_crash'));
+    assert.equal(end.status, EgressStatus.EGRESS_FAILED);
+    assert.match(end.error, /exit code 3/);
+    assert.equal(existsSync(path.join(dir, 'tmp', 'EG_crash')), false);
+  });
+
+  test('a child that stops answering heartbeats is killed and ends FAILED naming the hang', async () => {
+    process.env.FAKE_RECORDER_MODE = 'hang-after-active';
+    const info = await start(startReq('EG_hang'));
+    const pid = supervisor.status().egresses.find((e) => e.egressId === info.egressId)?.pid;
+    const end = await until('FAILED', () => terminal('EG_hang'), 8000);
+    assert.match(end.error, /no heartbeat/);
+    assert.ok(pid);
+    assert.throws(() => process.kill(pid, 0), 'the hung child is gone');
+  });
+
+  test('malformed child messages are ignored, not fatal', async () => {
+    process.env.FAKE_RECORDER_MODE = 'garbage';
+    await start(startReq('EG_garbage'));
+    await sleep(300);
+    await stop('EG_garbage');
+    const end = await until('COMPLETE', () => terminal('EG_garbage'));
+    assert.equal(end.status, EgressStatus.EGRESS_COMPLETE);
+  });
+
+  test('draining stops bidding: livekit-server gets no bid', async () => {
+    const draining = supervisor.shutdown('drain');
+    await assert.rejects(start(startReq('EG_late')), (e: unknown) => e instanceof EgressError && e.code === 'unavailable');
+    await draining;
+  });
+});

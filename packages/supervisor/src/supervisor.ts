@@ -1,0 +1,242 @@
+import path from 'node:path';
+import { Empty } from '@bufbuild/protobuf';
+import { EgressInfo, StopEgressRequest, UpdateStreamRequest } from '@livekit/protocol';
+import {
+  assertDestinationWritable,
+  errors,
+  planFromRequest,
+  type EgressConfig,
+  type Logger,
+  type RecordingPlan,
+} from '@egress/shared';
+import {
+  ListActiveEgressRequest,
+  ListActiveEgressResponse,
+  PsrpcClient,
+  PsrpcServer,
+  RedisBus,
+  redisOptions,
+  RpcStartEgressRequest,
+  type PsrpcHooks,
+} from '@egress/shared/psrpc/index';
+import { ActiveEgress } from './egress/active-egress.js';
+import { startingInfo } from './egress/egress-info.js';
+import { Capacity, type RequestKind } from './pool/capacity.js';
+import { IoReporter } from './rpc/io-reporter.js';
+
+export interface SupervisorOptions {
+  config: EgressConfig;
+  log: Logger;
+  /** Overrides for tests: the recorder entry and its timeouts. */
+  recorderEntry?: string;
+  readyTimeoutMs?: number;
+  hangTimeoutMs?: number;
+}
+
+export type ShutdownMode = 'drain' | 'finalize';
+
+/**
+ * The long-lived service: answers livekit-server over psrpc, admits work by capacity, runs one recorder
+ * child per egress and reports every state change back through IOInfo.
+ */
+export class Supervisor {
+  readonly nodeId: string;
+  private readonly active = new Map<string, ActiveEgress>();
+  private readonly bus: RedisBus;
+  private readonly internal: PsrpcServer;
+  private readonly handler: PsrpcServer;
+  private readonly io: IoReporter;
+  private readonly ioClient: Promise<PsrpcClient>;
+  private readonly capacity: Capacity;
+  private readonly topic: string[];
+  private draining = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    const { config, log } = opts;
+    this.nodeId = config.node_id;
+    this.topic = config.cluster_id ? [config.cluster_id] : [];
+    this.bus = new RedisBus(
+      redisOptions({
+        address: config.redis.address,
+        username: config.redis.username,
+        password: config.redis.password,
+        db: config.redis.db,
+        useTls: config.redis.use_tls,
+      }),
+      (err, context) => log.warn('redis bus error', { context, error: errors.from(err).message }),
+    );
+    const hooks: PsrpcHooks = {
+      onBadInput: (bad) => log.warn('dropped bad message from the bus', { ...bad }),
+      onError: (err, context) => log.warn('psrpc error', { context, error: errors.from(err).message }),
+    };
+    this.internal = new PsrpcServer(this.bus, 'EgressInternal', hooks);
+    this.handler = new PsrpcServer(this.bus, 'EgressHandler', hooks);
+    this.ioClient = PsrpcClient.create(this.bus, 'IOInfo', hooks);
+    this.io = new IoReporter({
+      log,
+      createTimeoutMs: config.io_create_timeout,
+      updateTimeoutMs: config.io_update_timeout,
+      call: async (method, info, timeoutMs) => {
+        await (await this.ioClient).request(method, undefined, info, Empty, { timeoutMs });
+      },
+    });
+    this.capacity = new Capacity(config.cpu_cost);
+  }
+
+  async start(): Promise<void> {
+    await this.ioClient;
+    await this.internal.registerAffinity({
+      method: 'StartEgress',
+      topic: this.topic,
+      requestType: RpcStartEgressRequest,
+      affinity: (req) => this.affinity(req),
+      handler: (req) => this.startEgress(req),
+    });
+    await this.internal.registerMulti({
+      method: 'ListActiveEgress',
+      topic: this.topic,
+      requestType: ListActiveEgressRequest,
+      handler: async () => new ListActiveEgressResponse({ egressIds: [...this.active.keys()] }),
+    });
+    this.opts.log.info('egress service ready', { nodeID: this.nodeId, cpus: this.capacity.available() });
+  }
+
+  /** Upstream's bid: -1 = no bid, 0.5 idle (keeps idle nodes for heavy work), 1 busy with room. */
+  affinity(req: RpcStartEgressRequest): number {
+    if (this.draining) return -1;
+    if (!this.capacity.canAccept(kindOf(req))) return -1;
+    return this.active.size === 0 ? 0.5 : 1;
+  }
+
+  private async startEgress(req: RpcStartEgressRequest): Promise<EgressInfo> {
+    const { config, log } = this.opts;
+    if (this.draining) throw errors.unavailable('server is shutting down');
+    if (this.active.has(req.egressId)) throw errors.alreadyExists('egress');
+    const plan = planFromRequest(req, {
+      tmpRoot: config.tmp_dir,
+      localOutputDir: config.local_output_dir,
+      chrome: {
+        executablePath: config.chromium_path,
+        sandbox: config.enable_chrome_sandbox,
+        insecure: config.insecure,
+        extraFlags: Object.fromEntries(Object.entries(config.chrome_flags).map(([k, v]) => [k, String(v)])),
+      },
+    });
+    if (plan.outputs.file) {
+      await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
+    }
+    const kind = kindOf(req);
+    if (!this.capacity.canAccept(kind)) throw errors.unavailable('not enough CPU');
+    this.capacity.reserve(req.egressId, kind);
+    const egLog = log.child({ egressID: req.egressId });
+    const info = startingInfo(req.egressId, req.roomId, req.roomName, req.request as EgressInfo['request']);
+    const egress = new ActiveEgress(plan, info, {
+      io: this.io,
+      log: egLog,
+      onOutput: (line, stream) => egLog.info(line, { source: 'recorder', stream }),
+      ...(this.opts.recorderEntry ? { recorderEntry: this.opts.recorderEntry } : {}),
+      ...(this.opts.readyTimeoutMs ? { readyTimeoutMs: this.opts.readyTimeoutMs } : {}),
+      ...(this.opts.hangTimeoutMs ? { hangTimeoutMs: this.opts.hangTimeoutMs } : {}),
+    });
+    this.active.set(req.egressId, egress);
+    void egress.ended.then(() => this.forget(req.egressId));
+    // Control topics exist before the child does, so a StopEgress racing the start is not lost.
+    await this.registerControl(plan);
+    egLog.info('starting egress', { requestType: req.request.case, output: plan.outputs.file?.destination });
+    const [created, launched] = await Promise.allSettled([this.io.create(info), egress.launch()]);
+    if (launched.status === 'rejected' || created.status === 'rejected') {
+      const err = errors.from(launched.status === 'rejected' ? launched.reason : (created as PromiseRejectedResult).reason);
+      egLog.error('egress failed to start', { error: err.message });
+      egress.kill(err.message);
+      throw err;
+    }
+    return info.clone();
+  }
+
+  private async registerControl(plan: RecordingPlan): Promise<void> {
+    const id = plan.egressId;
+    await this.handler.registerQueue({
+      method: 'StopEgress',
+      topic: [id],
+      requestType: StopEgressRequest,
+      handler: async () => {
+        const eg = this.active.get(id);
+        if (!eg) throw errors.notFound('egress');
+        return eg.stop('StopEgress API').clone();
+      },
+    });
+    await this.handler.registerQueue({
+      method: 'UpdateStream',
+      topic: [id],
+      requestType: UpdateStreamRequest,
+      handler: async () => {
+        throw errors.invalidArgument('egress_id', id, 'egress has no stream output to update');
+      },
+    });
+  }
+
+  private async forget(egressId: string): Promise<void> {
+    this.active.delete(egressId);
+    this.capacity.release(egressId);
+    await Promise.all([
+      this.handler.deregister('StopEgress', [egressId]),
+      this.handler.deregister('UpdateStream', [egressId]),
+    ]).catch(() => undefined);
+  }
+
+  /** Health snapshot for the health endpoint and `egress status`. */
+  status() {
+    const now = Date.now();
+    return {
+      nodeId: this.nodeId,
+      availableCpu: this.capacity.available(),
+      draining: this.draining,
+      egresses: [...this.active.values()].map((e) => ({
+        egressId: e.egressId,
+        type: e.info.request.case ?? 'unknown',
+        status: e.state,
+        ageSec: Math.round((now - e.createdAt) / 1000),
+        pid: e.pid,
+        output: e.plan.outputs.file ? path.basename(e.plan.outputs.file.destination) : undefined,
+      })),
+    };
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * drain: stop bidding and wait for every egress to end on its own. finalize: also stop each one now
+   * with EOS so every file is finalized. Either way, reports are flushed before the bus closes.
+   */
+  shutdown(mode: ShutdownMode): Promise<void> {
+    this.draining = true;
+    if (mode === 'finalize') for (const eg of this.active.values()) eg.stop('Process killed');
+    this.closing ??= this.closeWhenIdle();
+    return this.closing;
+  }
+
+  private async closeWhenIdle(): Promise<void> {
+    await this.internal.deregister('StartEgress', this.topic).catch(() => undefined);
+    await Promise.all([...this.active.values()].map((e) => e.ended));
+    await this.io.drain(10_000);
+    await this.internal.close();
+    await this.handler.close();
+    await (await this.ioClient).close();
+    await this.bus.close();
+  }
+}
+
+function kindOf(req: RpcStartEgressRequest): RequestKind {
+  const r = req.request;
+  const audioOnly =
+    (r.case === 'web' && r.value.audioOnly) ||
+    (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
+  return audioOnly ? 'audio_web' : 'web';
+}
+
+function fileField(req: RpcStartEgressRequest): string {
+  return req.request.case === 'egress' ? 'egress.outputs[0].filepath' : 'web.file_outputs[0].filepath';
+}

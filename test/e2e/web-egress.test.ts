@@ -1,0 +1,160 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  EgressStatus,
+  EncodedFileOutput,
+  EncodingOptionsPreset,
+  StartEgressRequest,
+  TwirpError,
+  WebSource,
+} from 'livekit-server-sdk';
+import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import { leftoversAfter } from './fixtures/leftovers.js';
+import { probe } from './fixtures/media.js';
+import { egressClient, REPO, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('web egress through a real livekit-server', () => {
+  let svc: RunningService;
+  let page: TestPageServer;
+  const client = egressClient();
+
+  before(async () => {
+    page = await startTestPage();
+    // Two 720p recordings must both be admitted on a 2-core machine: operators lower web_cpu_cost the same way.
+    svc = await startService('cpu_cost: { web_cpu_cost: 0.5 }');
+  });
+
+  after(async () => {
+    const code = await svc?.stop('SIGTERM');
+    await page?.close();
+    assert.equal(code, 0, 'the service exits 0 on SIGTERM');
+    assert.deepEqual(await leftoversAfter(3000), []);
+  });
+
+  test('records a page to MP4: STARTING -> ACTIVE -> COMPLETE with FileInfo from the real file', async () => {
+    const info = await client.startWebEgress(
+      page.urlFor(),
+      new EncodedFileOutput({ filepath: 'web/{time}.mp4' }),
+    );
+    assert.equal(info.status, EgressStatus.EGRESS_STARTING);
+    await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+    const activeAt = Date.now();
+    await sleep(10_500);
+    const stopAt = Date.now();
+    const stopped = await client.stopEgress(info.egressId);
+    assert.ok(
+      [EgressStatus.EGRESS_ENDING, EgressStatus.EGRESS_COMPLETE].includes(stopped.status),
+      `stop answered ${EgressStatus[stopped.status]}`,
+    );
+    const done = await waitForStatus(client, info.egressId, [
+      EgressStatus.EGRESS_COMPLETE,
+      EgressStatus.EGRESS_FAILED,
+      EgressStatus.EGRESS_ABORTED,
+    ]);
+    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+    const [listed] = await client.listEgress({ egressId: info.egressId });
+    assert.equal(listed?.status, EgressStatus.EGRESS_COMPLETE);
+
+    assert.equal(done.fileResults.length, 1);
+    const file = done.fileResults[0]!;
+    assert.ok(file.location.startsWith(svc.outDir), `${file.location} is under the output dir`);
+    assert.match(path.basename(file.location), /^\d{4}-\d{2}-\d{2}T\d{6}\.mp4$/);
+    const p = await probe(file.location);
+    assert.equal(p.video?.codec_name, 'h264');
+    assert.equal(p.video?.width, 1280);
+    assert.equal(p.video?.height, 720);
+    assert.equal(p.audio?.codec_name, 'aac');
+    const wall = (stopAt - activeAt) / 1000;
+    assert.ok(Math.abs(p.durationSec - wall) <= 1.5, `duration ${p.durationSec} s vs ${wall} s between ACTIVE and stop`);
+    assert.ok(p.fps >= 25, `average frame rate ${p.fps}`);
+    // FileInfo is read from the file itself.
+    assert.ok(Math.abs(Number(file.duration) / 1e9 - p.durationSec) < 0.2, 'FileInfo.duration matches ffprobe');
+    assert.ok(file.size > 0n && file.startedAt > 0n && file.endedAt > file.startedAt);
+  });
+
+  test('two egresses at once both complete with playable files', async () => {
+    const [a, b] = await Promise.all([
+      client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'two/a.mp4' })),
+      client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'two/b.mp4' })),
+    ]);
+    await Promise.all([a!, b!].map((i) => waitForStatus(client, i.egressId, [EgressStatus.EGRESS_ACTIVE])));
+    await sleep(5000);
+    await Promise.all([a!, b!].map((i) => client.stopEgress(i.egressId)));
+    for (const i of [a!, b!]) {
+      const done = await waitForStatus(client, i.egressId, [
+        EgressStatus.EGRESS_COMPLETE,
+        EgressStatus.EGRESS_FAILED,
+        EgressStatus.EGRESS_ABORTED,
+      ]);
+      assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+      const p = await probe(done.fileResults[0]!.location);
+      assert.equal(p.video?.codec_name, 'h264');
+      assert.ok(p.durationSec > 3, `duration ${p.durationSec}`);
+    }
+  });
+
+  test('bad requests get invalid_argument naming the field and leave nothing behind', async () => {
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ['not http(s)', () => client.startWebEgress('file:///etc/passwd', new EncodedFileOutput({ filepath: 'x.mp4' })), /web\.url/],
+      [
+        'unwritable path',
+        () => client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: '/proc/1/nope/x.mp4' })),
+        /filepath.*not writable/,
+      ],
+      [
+        'unknown preset',
+        () =>
+          client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'x.mp4' }), {
+            encodingOptions: 77 as EncodingOptionsPreset,
+          }),
+        /web\.preset/,
+      ],
+      [
+        'no output',
+        () =>
+          client.startEgress(
+            new StartEgressRequest({ source: { case: 'web', value: new WebSource({ url: page.urlFor() }) } }),
+          ),
+        /egress\.outputs/,
+      ],
+    ];
+    for (const [name, call, pattern] of cases) {
+      await assert.rejects(call(), (err: unknown) => {
+        assert.ok(err instanceof TwirpError, `${name}: ${String(err)}`);
+        assert.equal(err.code, 'invalid_argument', `${name}: ${err.message}`);
+        assert.match(err.message, pattern, name);
+        return true;
+      });
+    }
+    assert.deepEqual(await leftoversAfter(2000), []);
+    assert.deepEqual(readdirSync(svc.tmpDir), [], 'no temp dir left');
+    assert.equal(existsSync(path.join(svc.outDir, 'x.mp4')), false);
+  });
+});
+
+describe('egress record (no server)', () => {
+  test('records a page to a valid MP4', async () => {
+    const page = await startTestPage();
+    const out = path.join(REPO, '.stack', `record-test-${process.pid}.mp4`);
+    try {
+      const r = spawnSync(path.join(REPO, 'bin/egress'), ['record', page.urlFor(), '--out', out, '--duration', '4'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const p = await probe(out);
+      assert.equal(p.video?.codec_name, 'h264');
+      assert.equal(p.audio?.codec_name, 'aac');
+      assert.ok(p.durationSec > 3 && p.durationSec < 5.5, `duration ${p.durationSec}`);
+    } finally {
+      await page.close();
+      spawnSync('rm', ['-f', out]);
+    }
+    assert.deepEqual(await leftoversAfter(2000), []);
+  });
+});
