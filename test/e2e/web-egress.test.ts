@@ -2,7 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import {
   EgressStatus,
   EncodedFileOutput,
@@ -16,6 +18,7 @@ import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { egressClient, REPO, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
 
+const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('web egress through a real livekit-server', () => {
@@ -37,10 +40,7 @@ describe('web egress through a real livekit-server', () => {
   });
 
   test('records a page to MP4: STARTING -> ACTIVE -> COMPLETE with FileInfo from the real file', async () => {
-    const info = await client.startWebEgress(
-      page.urlFor(),
-      new EncodedFileOutput({ filepath: 'web/{time}.mp4' }),
-    );
+    const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'web/{time}.mp4' }));
     assert.equal(info.status, EgressStatus.EGRESS_STARTING);
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
     const activeAt = Date.now();
@@ -70,7 +70,10 @@ describe('web egress through a real livekit-server', () => {
     assert.equal(p.video?.height, 720);
     assert.equal(p.audio?.codec_name, 'aac');
     const wall = (stopAt - activeAt) / 1000;
-    assert.ok(Math.abs(p.durationSec - wall) <= 1.5, `duration ${p.durationSec} s vs ${wall} s between ACTIVE and stop`);
+    assert.ok(
+      Math.abs(p.durationSec - wall) <= 1.5,
+      `duration ${p.durationSec} s vs ${wall} s between ACTIVE and stop`,
+    );
     assert.ok(p.fps >= 25, `average frame rate ${p.fps}`);
     // FileInfo is read from the file itself.
     assert.ok(Math.abs(Number(file.duration) / 1e9 - p.durationSec) < 0.2, 'FileInfo.duration matches ffprobe');
@@ -100,7 +103,11 @@ describe('web egress through a real livekit-server', () => {
 
   test('bad requests get invalid_argument naming the field and leave nothing behind', async () => {
     const cases: [string, () => Promise<unknown>, RegExp][] = [
-      ['not http(s)', () => client.startWebEgress('file:///etc/passwd', new EncodedFileOutput({ filepath: 'x.mp4' })), /web\.url/],
+      [
+        'not http(s)',
+        () => client.startWebEgress('file:///etc/passwd', new EncodedFileOutput({ filepath: 'x.mp4' })),
+        /web\.url/,
+      ],
       [
         'unwritable path',
         () => client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: '/proc/1/nope/x.mp4' })),
@@ -142,18 +149,20 @@ describe('egress record (no server)', () => {
     const page = await startTestPage();
     const out = path.join(REPO, '.stack', `record-test-${process.pid}.mp4`);
     try {
-      const r = spawnSync(path.join(REPO, 'bin/egress'), ['record', page.urlFor(), '--out', out, '--duration', '4'], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      assert.equal(r.status, 0, r.stderr);
+      // Asynchronous on purpose: the page is served from this process, which must keep answering.
+      const r = await execFileAsync(
+        path.join(REPO, 'bin/egress'),
+        ['record', page.urlFor(), '--out', out, '--duration', '4'],
+        { timeout: 60_000 },
+      );
+      assert.match(r.stdout, /record-test-.*\.mp4 \(\d/);
       const p = await probe(out);
       assert.equal(p.video?.codec_name, 'h264');
       assert.equal(p.audio?.codec_name, 'aac');
       assert.ok(p.durationSec > 3 && p.durationSec < 5.5, `duration ${p.durationSec}`);
     } finally {
       await page.close();
-      spawnSync('rm', ['-f', out]);
+      await rm(out, { force: true });
     }
     assert.deepEqual(await leftoversAfter(2000), []);
   });

@@ -59,7 +59,8 @@ describe('supervisor over psrpc', () => {
     internal.request('StartEgress', undefined, req, EgressInfo, { timeoutMs: 10_000, selectionTimeoutMs: 1000 });
   const stop = (egressId: string) =>
     handler.request('StopEgress', egressId, new StopEgressRequest({ egressId }), EgressInfo, { timeoutMs: 3000 });
-  const statuses = (id: string) => reports.filter((r) => r.id === id).map((r) => `${r.method}:${EgressStatus[r.status]}`);
+  const statuses = (id: string) =>
+    reports.filter((r) => r.id === id).map((r) => `${r.method}:${EgressStatus[r.status]}`);
   const terminal = (id: string) =>
     reports.find((r) => r.id === id && r.method === 'UpdateEgress' && r.status >= EgressStatus.EGRESS_COMPLETE);
 
@@ -115,10 +116,19 @@ describe('supervisor over psrpc', () => {
     const info = await start(startReq('EG_ok1'));
     assert.equal(info.status, EgressStatus.EGRESS_STARTING);
     await until('ACTIVE', () => statuses('EG_ok1').includes('UpdateEgress:EGRESS_ACTIVE') || undefined);
-    const listed = await internal.multi('ListActiveEgress', undefined, new ListActiveEgressRequest(), ListActiveEgressResponse, {
-      timeoutMs: 500,
-    });
-    assert.deepEqual(listed.map((r) => r.result?.egressIds), [['EG_ok1']]);
+    const listed = await internal.multi(
+      'ListActiveEgress',
+      undefined,
+      new ListActiveEgressRequest(),
+      ListActiveEgressResponse,
+      {
+        timeoutMs: 500,
+      },
+    );
+    assert.deepEqual(
+      listed.map((r) => r.result?.egressIds),
+      [['EG_ok1']],
+    );
     const stopped = await stop('EG_ok1');
     assert.equal(stopped.status, EgressStatus.EGRESS_ENDING);
     await until('COMPLETE', () => terminal('EG_ok1'));
@@ -134,7 +144,10 @@ describe('supervisor over psrpc', () => {
 
   test('a duplicate egress id is answered already_exists', async () => {
     await start(startReq('EG_dup'));
-    await assert.rejects(start(startReq('EG_dup')), (e: unknown) => e instanceof EgressError && e.code === 'already_exists');
+    await assert.rejects(
+      start(startReq('EG_dup')),
+      (e: unknown) => e instanceof EgressError && e.code === 'already_exists',
+    );
     await stop('EG_dup');
     await until('COMPLETE', () => terminal('EG_dup'));
   });
@@ -192,7 +205,10 @@ describe('supervisor over psrpc', () => {
 
   test('draining stops bidding: livekit-server gets no bid', async () => {
     const draining = supervisor.shutdown('drain');
-    await assert.rejects(start(startReq('EG_late')), (e: unknown) => e instanceof EgressError && e.code === 'unavailable');
+    await assert.rejects(
+      start(startReq('EG_late')),
+      (e: unknown) => e instanceof EgressError && e.code === 'unavailable',
+    );
     await draining;
   });
 });

@@ -64,7 +64,7 @@ export class Supervisor {
         db: config.redis.db,
         useTls: config.redis.use_tls,
       }),
-      (err, context) => log.warn('redis bus error', { context, error: errors.from(err).message }),
+      throttled((err, context) => log.warn('redis bus error', { context, error: errors.from(err).message })),
     );
     const hooks: PsrpcHooks = {
       onBadInput: (bad) => log.warn('dropped bad message from the bus', { ...bad }),
@@ -85,6 +85,11 @@ export class Supervisor {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.bus.ping(5000);
+    } catch (err) {
+      throw errors.unavailable(`cannot reach redis at ${this.opts.config.redis.address}: ${errors.from(err).message}`);
+    }
     await this.ioClient;
     await this.internal.registerAffinity({
       method: 'StartEgress',
@@ -144,14 +149,18 @@ export class Supervisor {
     // Control topics exist before the child does, so a StopEgress racing the start is not lost.
     await this.registerControl(plan);
     egLog.info('starting egress', { requestType: req.request.case, output: plan.outputs.file?.destination });
+    // The reply is the STARTING snapshot even if the recorder turns ACTIVE before CreateEgress returns.
+    const reply = info.clone();
     const [created, launched] = await Promise.allSettled([this.io.create(info), egress.launch()]);
     if (launched.status === 'rejected' || created.status === 'rejected') {
-      const err = errors.from(launched.status === 'rejected' ? launched.reason : (created as PromiseRejectedResult).reason);
+      const err = errors.from(
+        launched.status === 'rejected' ? launched.reason : (created as PromiseRejectedResult).reason,
+      );
       egLog.error('egress failed to start', { error: err.message });
       egress.kill(err.message);
       throw err;
     }
-    return info.clone();
+    return reply;
   }
 
   private async registerControl(plan: RecordingPlan): Promise<void> {
@@ -227,6 +236,18 @@ export class Supervisor {
     await (await this.ioClient).close();
     await this.bus.close();
   }
+}
+
+/** A dead Redis makes ioredis report every reconnect attempt: log each distinct error once a minute. */
+function throttled(report: (err: unknown, context: string) => void): (err: unknown, context: string) => void {
+  const last = new Map<string, number>();
+  return (err, context) => {
+    const key = `${context}: ${errors.from(err).message}`;
+    const now = Date.now();
+    if (now - (last.get(key) ?? 0) < 60_000) return;
+    last.set(key, now);
+    report(err, context);
+  };
 }
 
 function kindOf(req: RpcStartEgressRequest): RequestKind {

@@ -88,6 +88,12 @@ test('the unified request with a WebSource maps to the same plan', () => {
   assert.equal(plan.outputs.file?.destination, '/srv/out/u.mp4');
 });
 
+test('the output lists win over the deprecated single output, as SDKs set both', () => {
+  const same = new EncodedFileOutput({ filepath: 'both.mp4' });
+  const plan = planFromRequest(web({ output: { case: 'file', value: same }, fileOutputs: [same] }), ctx);
+  assert.equal(plan.outputs.file?.destination, '/srv/out/both.mp4');
+});
+
 test('bad requests are invalid_argument naming the field', () => {
   rejects(() => planFromRequest(web({}), ctx), 'invalid_argument', 'web.file_outputs');
   rejects(
@@ -103,7 +109,10 @@ test('bad requests are invalid_argument naming the field', () => {
   rejects(
     () =>
       planFromRequest(
-        web({ fileOutputs: [new EncodedFileOutput()], options: { case: 'preset', value: 99 as EncodingOptionsPreset } }),
+        web({
+          fileOutputs: [new EncodedFileOutput()],
+          options: { case: 'preset', value: 99 as EncodingOptionsPreset },
+        }),
         ctx,
       ),
     'invalid_argument',
@@ -168,7 +177,10 @@ test('destination checks find unwritable places before anything starts', async (
     await assertDestinationWritable(path.join(dir, 'new/sub/x.mp4'), 'f');
     const file = path.join(dir, 'plain');
     await writeFile(file, '');
-    await assert.rejects(assertDestinationWritable(path.join(file, 'x.mp4'), 'web.file_outputs[0].filepath'), /not a directory/);
+    await assert.rejects(
+      assertDestinationWritable(path.join(file, 'x.mp4'), 'web.file_outputs[0].filepath'),
+      /not a directory/,
+    );
     await assert.rejects(assertDestinationWritable('/proc/1/x.mp4', 'f'), /not writable/);
     await assert.rejects(assertDestinationWritable(dir, 'f'), /is a directory/);
   } finally {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -46,13 +47,14 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;
     const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');
-    const files = [
-      ...(web.output.case === 'file' ? [web.output.value] : []),
-      ...web.fileOutputs,
-    ];
+    // SDKs fill both the deprecated single output and the lists; as upstream, the lists win when set.
+    const lists =
+      web.fileOutputs.length + web.streamOutputs.length + web.segmentOutputs.length + web.imageOutputs.length;
+    const legacy = lists === 0 ? web.output.case : undefined;
+    const files = legacy === 'file' ? [web.output.value as EncodedFileOutput] : web.fileOutputs;
     rejectUnsupportedOutputs('web', {
-      stream: web.output.case === 'stream' || web.streamOutputs.length > 0,
-      segments: web.output.case === 'segments' || web.segmentOutputs.length > 0,
+      stream: legacy === 'stream' || web.streamOutputs.length > 0,
+      segments: legacy === 'segments' || web.segmentOutputs.length > 0,
       images: web.imageOutputs.length > 0,
     });
     const file = singleFile(files, 'web.file_outputs', req, now, ctx);
@@ -160,7 +162,7 @@ export async function assertDestinationWritable(destination: string, field: stri
     }
   }
   // A real write probe, because access(2) says yes to root even where writes fail (read-only mounts, /proc).
-  const probe = path.join(dir, `.egress-write-probe-${process.pid}-${Date.now()}`);
+  const probe = path.join(dir, `.egress-write-probe-${randomUUID()}`);
   try {
     await writeFile(probe, '', { flag: 'wx' });
     await rm(probe, { force: true });

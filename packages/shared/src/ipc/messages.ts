@@ -13,9 +13,7 @@ export const TERMINAL_STATES: readonly LifecycleState[] = ['complete', 'failed',
 
 /** Supervisor -> recorder. */
 export type ParentCommand =
-  | { type: 'start'; plan: RecordingPlan }
-  | { type: 'stop'; reason: string }
-  | { type: 'ping' };
+  { type: 'start'; plan: RecordingPlan } | { type: 'stop'; reason: string } | { type: 'ping' };
 
 /** Why the recording stopped, in upstream's "End reason" words when it ends normally. */
 export interface EndInfo {

@@ -118,6 +118,19 @@ export class RedisBus {
     }
   }
 
+  /** Round trip to Redis, bounded: start-up uses it to fail fast on a wrong address or password. */
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.commands.ping(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Drops every subscription and closes both connections. */
   async close(): Promise<void> {
     if (this.closed) return;

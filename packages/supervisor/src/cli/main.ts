@@ -12,7 +12,9 @@ const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (argv: string[]) => Promise<number>> = { serve, record };
 const run = command ? commands[command] : undefined;
 if (!run) {
-  process.stderr.write(command && command !== 'help' && command !== '--help' ? `egress: unknown command "${command}"\n${USAGE}` : USAGE);
+  process.stderr.write(
+    command && command !== 'help' && command !== '--help' ? `egress: unknown command "${command}"\n${USAGE}` : USAGE,
+  );
   process.exitCode = command && command !== 'help' && command !== '--help' ? 2 : 0;
 } else {
   run(rest).then(

@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodingFromRequest, errors, x264PresetFor, type RecordingPlan } from '@egress/shared';
-import { WebRecording } from '@egress/recorder/web-recording';
+import { encodingFromRequest, errors, x264PresetFor, type EndInfo, type RecordingPlan } from '@egress/shared';
+import { describeExit, RecorderProcess } from '../pool/recorder-process.js';
 import { newId } from '@egress/shared/psrpc/ids';
 
 const USAGE = 'usage: egress record <url> --out FILE [--duration SECONDS] [--width W --height H --fps F]';
@@ -50,7 +50,8 @@ export function recordPlan(argv: string[], cwd = process.cwd()): { plan: Recordi
   } catch {
     throw errors.invalidArgument('url', url, 'must be an http(s) URL');
   }
-  if (!['http:', 'https:'].includes(parsed.protocol)) throw errors.invalidArgument('url', url, 'must be an http(s) URL');
+  if (!['http:', 'https:'].includes(parsed.protocol))
+    throw errors.invalidArgument('url', url, 'must be an http(s) URL');
   const egressId = newId('EG_');
   const destination = path.resolve(cwd, values.out.endsWith('.mp4') ? values.out : `${values.out}.mp4`);
   const plan: RecordingPlan = {
@@ -64,7 +65,11 @@ export function recordPlan(argv: string[], cwd = process.cwd()): { plan: Recordi
   return durationSec === undefined ? { plan } : { plan, durationSec };
 }
 
-/** `egress record`: records a page to a local file with no server; Ctrl-C finalizes the file. */
+/**
+ * `egress record`: records a page to a local file with no server, through the same recorder child the
+ * service forks. The child has its own session, so a terminal's Ctrl-C reaches only this process, which
+ * turns it into a stop: EOS, finalize, deliver.
+ */
 export async function record(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof recordPlan>;
   try {
@@ -75,18 +80,42 @@ export async function record(argv: string[]): Promise<number> {
   }
   const { plan, durationSec } = parsed;
   const verbose = process.env.EGRESS_RECORD_VERBOSE === '1';
-  const rec = new WebRecording(plan, { log: (line) => verbose && process.stderr.write(`${line}\n`) });
-  rec.on('active', () => {
-    process.stderr.write(`recording ${plan.source.url} -> ${plan.outputs.file?.destination} (Ctrl-C to stop)\n`);
-    if (durationSec) setTimeout(() => rec.stop('Duration reached'), durationSec * 1000).unref();
+  const proc = new RecorderProcess({
+    egressId: plan.egressId,
+    onOutput: (line) => verbose && process.stderr.write(`${line}\n`),
   });
-  const stop = () => {
-    process.stderr.write('stopping: finalizing the file...\n');
-    rec.stop('Interrupted');
+  const stop = (reason: string) => {
+    if (!proc.send({ type: 'stop', reason })) proc.interrupt();
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-  const end = await rec.run();
+  const onSignal = () => {
+    process.stderr.write('stopping: finalizing the file...\n');
+    stop('Interrupted');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const ended = new Promise<EndInfo | undefined>((resolve) => {
+    proc.on('message', (ev) => {
+      if (ev.type === 'active') {
+        process.stderr.write(`recording ${plan.source.url} -> ${plan.outputs.file?.destination} (Ctrl-C to stop)\n`);
+        if (durationSec) setTimeout(() => stop('Duration reached'), durationSec * 1000).unref();
+      }
+      if (ev.type === 'ended') resolve(ev.info);
+    });
+    void proc.exited.then(() => resolve(undefined));
+  });
+  try {
+    await proc.waitReady();
+    proc.send({ type: 'start', plan });
+  } catch (err) {
+    process.stderr.write(`egress record: ${errors.from(err).message}\n`);
+    return 1;
+  }
+  const end = await ended;
+  await proc.exited;
+  if (!end) {
+    process.stderr.write(`egress record: the recorder died (${describeExit(await proc.exited)})\n`);
+    return 1;
+  }
   for (const f of end.files) {
     process.stdout.write(`${f.location} (${(f.durationMs / 1000).toFixed(2)} s, ${f.size} bytes)\n`);
   }

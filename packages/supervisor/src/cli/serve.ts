@@ -12,7 +12,11 @@ export async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const { config, warnings } = loaded;
-  const log = createLogger({ level: config.logging.level, json: config.logging.json, fields: { nodeID: config.node_id } });
+  const log = createLogger({
+    level: config.logging.level,
+    json: config.logging.json,
+    fields: { nodeID: config.node_id },
+  });
   for (const w of warnings) log.warn(w);
   log.debug('effective config', { config: redactConfig(config) });
 
@@ -37,9 +41,12 @@ export async function serve(argv: string[]): Promise<number> {
         void supervisor.shutdown('finalize');
         return;
       }
-      log.info(mode === 'drain' ? 'draining: finishing recordings, then exiting' : 'stopping every recording, then exiting', {
-        signal,
-      });
+      log.info(
+        mode === 'drain' ? 'draining: finishing recordings, then exiting' : 'stopping every recording, then exiting',
+        {
+          signal,
+        },
+      );
       shutting = supervisor.shutdown(mode).then(
         () => {
           health?.close();

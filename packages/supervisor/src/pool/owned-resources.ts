@@ -8,7 +8,10 @@ export async function unloadSinksNamed(sinkName: string): Promise<number> {
   const modules = String(list.stdout)
     .split('\n')
     .map((l) => l.split('\t'))
-    .filter(([, name, args]) => name === 'module-null-sink' && new RegExp(`sink_name="?${sinkName}"?(\\s|$)`).test(args ?? ''))
+    .filter(
+      ([, name, args]) =>
+        name === 'module-null-sink' && new RegExp(`sink_name="?${sinkName}"?(\\s|$)`).test(args ?? ''),
+    )
     .map(([idx]) => idx!);
   for (const idx of modules) await execa('pactl', ['unload-module', idx], { reject: false, timeout: 5000 });
   return modules.length;

@@ -29,7 +29,7 @@ export class IoReporter {
 
   /** CreateEgress must land before any UpdateEgress for the same id, or egress_started never fires. */
   create(info: EgressInfo): Promise<void> {
-    const done = this.opts.call('CreateEgress', info, this.opts.createTimeoutMs ?? 15_000);
+    const done = this.opts.call('CreateEgress', info.clone(), this.opts.createTimeoutMs ?? 15_000);
     this.chains.set(
       info.egressId,
       done.catch(() => undefined),
@@ -60,7 +60,11 @@ export class IoReporter {
       } catch (err) {
         const e = errors.from(err, 'unknown');
         if (this.closed || !RETRYABLE.has(e.code)) {
-          this.opts.log.error('UpdateEgress failed', { egressID: info.egressId, status: info.status, error: e.message });
+          this.opts.log.error('UpdateEgress failed', {
+            egressID: info.egressId,
+            status: info.status,
+            error: e.message,
+          });
           throw e;
         }
         this.opts.log.warn('UpdateEgress not answered, retrying', {
@@ -85,4 +89,3 @@ export class IoReporter {
     this.closed = true;
   }
 }
-

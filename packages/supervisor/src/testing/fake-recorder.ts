@@ -37,7 +37,14 @@ process.on('message', (raw: unknown) => {
           state: 'complete',
           details: `End reason: ${cmd.reason}`,
           files: [
-            { filename: 'f.mp4', location: '/nowhere/f.mp4', size: 10, durationMs: endedAt - startedAt, startedAt, endedAt },
+            {
+              filename: 'f.mp4',
+              location: '/nowhere/f.mp4',
+              size: 10,
+              durationMs: endedAt - startedAt,
+              startedAt,
+              endedAt,
+            },
           ],
           startedAt,
           endedAt,

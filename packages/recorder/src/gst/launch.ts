@@ -1,0 +1,179 @@
+/**
+ * Runs one `gst-launch-1.0 -e -m` pipeline and turns its output into typed events. State comes only from
+ * what gst-launch reports (bus messages on stdout, errors on stderr), never from timing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { delay, exitOf, forEachLine, isRunning, type ExitStatus } from '../media/process.js';
+
+/** An error reported by the pipeline. */
+export interface GstError {
+  /** Element that posted it (e.g. "ximagesrc0"), absent for errors about the pipeline description. */
+  element?: string;
+  message: string;
+}
+
+/** How gst-launch ended. */
+export interface GstExit extends ExitStatus {
+  /** gst-launch reported the pipeline's EOS: every sink got its end of stream. */
+  eos: boolean;
+  /** First error the pipeline reported, if any. */
+  error?: GstError;
+  /** The process had to be SIGKILLed. */
+  killed: boolean;
+}
+
+/** Events of a {@link GstLaunch}. */
+export interface GstLaunchEvents {
+  /** The pipeline itself (not just an element) reached PLAYING. */
+  playing: [];
+  eos: [];
+  /** Not named 'error': an unhandled 'error' event would throw. */
+  pipelineError: [GstError];
+  exit: [GstExit];
+}
+
+/** Options for {@link GstLaunch}. */
+export interface GstLaunchOptions {
+  /** Receives gst-launch's output lines (per-element state chatter is left out). */
+  log?: (line: string) => void;
+  /** How many stderr lines to keep for error reports (default 30). */
+  stderrLines?: number;
+}
+
+// A state change of the top-level pipeline (gst-launch names it pipeline0), not of an element in it.
+const PIPELINE_PLAYING =
+  /^Got message #\d+ from element "pipeline\d+" \(state-changed\): .*new-state=\(GstState\)playing/;
+const PIPELINE_EOS = /^Got EOS from element "pipeline\d+"/;
+const ELEMENT_ERROR = /^ERROR: from element (\S+?): (.*)$/;
+const PARSE_ERROR = /^(?:WARNING|ERROR): erroneous pipeline: (.*)$/;
+// Per-element state and thread chatter: dozens of lines per start that say nothing the events don't.
+const CHATTER =
+  /^Got message #\d+ from (?:element|pad|object) "(?!pipeline\d+")[^"]*" \((?:state-changed|stream-status)\)/;
+
+/** A running gst-launch-1.0 process. */
+export class GstLaunch extends EventEmitter<GstLaunchEvents> {
+  readonly pid: number | undefined;
+  /** Resolves when the process has exited and its output has been read. */
+  readonly exited: Promise<GstExit>;
+  private readonly child: ChildProcess;
+  private readonly stderrTail: string[] = [];
+  private readonly maxStderr: number;
+  private readonly log: (line: string) => void;
+  private sawPlaying = false;
+  private sawEos = false;
+  private firstError: GstError | undefined;
+  private killed = false;
+  private interrupted = false;
+
+  /** Spawns `gst-launch-1.0 -e -m <pipeline>` in this process group. */
+  constructor(pipeline: string[], options: GstLaunchOptions = {}) {
+    super();
+    this.log = options.log ?? (() => {});
+    this.maxStderr = options.stderrLines ?? 30;
+    this.child = spawn('gst-launch-1.0', ['-e', '-m', ...pipeline], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: false,
+    });
+    this.pid = this.child.pid;
+    forEachLine(this.child.stdout, (line) => this.onLine(line, false));
+    forEachLine(this.child.stderr, (line) => this.onLine(line, true));
+    this.exited = new Promise<GstExit>((resolve) => {
+      // 'close' comes after 'exit' and after stdout/stderr ended, so every line has been parsed.
+      this.child.once('close', (code, signal) => resolve(this.exitInfo({ code, signal })));
+      this.child.once('error', (err) => {
+        if (this.pid !== undefined) return;
+        this.recordError({ message: `could not run gst-launch-1.0: ${err.message}` });
+        resolve(this.exitInfo({ code: null, signal: null }));
+      });
+    }).then((info) => {
+      this.emit('exit', info);
+      return info;
+    });
+  }
+
+  /** Whether gst-launch is still running. */
+  get running(): boolean {
+    return isRunning(this.child);
+  }
+
+  /** The last stderr lines, oldest first. */
+  recentStderr(): string[] {
+    return [...this.stderrTail];
+  }
+
+  /**
+   * Stops the pipeline cleanly: one SIGINT makes gst-launch send EOS through every sink and exit. If it
+   * has not exited within `timeoutMs` it is SIGKILLed; `eos` in the result tells whether EOS got through.
+   */
+  async stop({ timeoutMs }: { timeoutMs: number }): Promise<GstExit> {
+    if (!this.interrupted && this.running) {
+      this.interrupted = true;
+      this.child.kill('SIGINT');
+    }
+    const inTime = await Promise.race([this.exited.then(() => true), delay(timeoutMs).then(() => false)]);
+    if (!inTime) {
+      this.log(`gst-launch did not exit within ${timeoutMs} ms of SIGINT; killing it`);
+      return this.kill();
+    }
+    return this.exited;
+  }
+
+  /** Kills gst-launch now (no EOS) and waits for it. */
+  async kill(): Promise<GstExit> {
+    if (this.running) {
+      this.killed = true;
+      this.child.kill('SIGKILL');
+    }
+    await exitOf(this.child);
+    return this.exited;
+  }
+
+  private exitInfo(status: ExitStatus): GstExit {
+    return {
+      ...status,
+      eos: this.sawEos,
+      killed: this.killed,
+      ...(this.firstError ? { error: this.firstError } : {}),
+    };
+  }
+
+  private recordError(error: GstError): void {
+    if (this.firstError) return;
+    this.firstError = error;
+    this.emit('pipelineError', error);
+  }
+
+  private onLine(line: string, isStderr: boolean): void {
+    if (isStderr) {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > this.maxStderr) this.stderrTail.shift();
+    }
+    if (!CHATTER.test(line)) this.log(line);
+    if (!this.sawPlaying && PIPELINE_PLAYING.test(line)) {
+      this.sawPlaying = true;
+      this.emit('playing');
+      return;
+    }
+    if (!this.sawEos && PIPELINE_EOS.test(line)) {
+      this.sawEos = true;
+      this.emit('eos');
+      return;
+    }
+    const elementError = ELEMENT_ERROR.exec(line);
+    if (elementError) {
+      const path = elementError[1] ?? '';
+      // "/GstPipeline:pipeline0/GstXImageSrc:ximagesrc0" -> "ximagesrc0"
+      const element = path.slice(path.lastIndexOf(':') + 1);
+      this.recordError({ element, message: elementError[2] ?? '' });
+      return;
+    }
+    const parseError = PARSE_ERROR.exec(line);
+    if (parseError) this.recordError({ message: parseError[1] ?? line });
+  }
+}
+
+/** Renders a pipeline error for humans: "ximagesrc0: Could not open X display for reading". */
+export function formatGstError(error: GstError): string {
+  return error.element ? `${error.element}: ${error.message}` : error.message;
+}

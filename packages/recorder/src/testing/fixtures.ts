@@ -1,0 +1,104 @@
+/**
+ * Test fixtures for recordings: plans with unique ids and scratch dirs, and a check that a recording
+ * left nothing behind (processes, pulse sinks, scratch dirs).
+ */
+import { randomBytes } from 'node:crypto';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EncodingPlan, RecordingPlan, WebSourcePlan } from '@egress/shared';
+import { findNullSinkModules } from '../audio/pulse.js';
+
+/** The 720p30 encoding the media lab measured. */
+export const ENCODING_720P30: EncodingPlan = {
+  width: 1280,
+  height: 720,
+  depth: 24,
+  framerate: 30,
+  videoBitrate: 3000,
+  videoProfile: 'high',
+  keyFrameInterval: 0,
+  audioBitrate: 128,
+  audioFrequency: 48000,
+  x264Preset: 'veryfast',
+};
+
+/** What a test may change in a web plan. */
+export interface WebPlanOverrides {
+  source?: Partial<WebSourcePlan>;
+  encoding?: Partial<EncodingPlan>;
+  /** Directory the file is delivered to (default: a fresh dir under the OS tmp dir). */
+  outputDir?: string;
+}
+
+/** A web recording plan with a unique egress id, scratch dir and destination. */
+export function webPlan(url: string, overrides: WebPlanOverrides = {}): RecordingPlan {
+  const egressId = `EG_test_${randomBytes(6).toString('hex')}`;
+  const root = join(tmpdir(), 'egress-recorder-tests');
+  const outputDir = overrides.outputDir ?? join(root, 'out', egressId);
+  return {
+    egressId,
+    source: { kind: 'web', url, audioOnly: false, videoOnly: false, awaitStartSignal: false, ...overrides.source },
+    encoding: { ...ENCODING_720P30, ...overrides.encoding },
+    outputs: { file: { fileType: 'mp4', destination: join(outputDir, 'nested', `${egressId}.mp4`) } },
+    tmpDir: join(root, 'tmp', egressId),
+    chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
+  };
+}
+
+/** Processes the recorder starts, by the name the kernel knows them by (/proc/<pid>/comm). */
+const MEDIA_COMMANDS = new Set(['Xvfb', 'gst-launch-1.0', 'chromium', 'ffmpeg', 'ffprobe']);
+
+/** A process as /proc shows it. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** Kernel name of the command (at most 15 characters). */
+  comm: string;
+  /** Arguments joined by spaces. */
+  cmdline: string;
+  zombie: boolean;
+}
+
+/** Every process on the machine. */
+export async function listProcesses(): Promise<ProcessInfo[]> {
+  const found: ProcessInfo[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).replaceAll('\0', ' ');
+      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      found.push({ pid: Number(entry), ppid: Number(after[1]), comm, cmdline, zombie: after[0] === 'Z' });
+    } catch {
+      // The process went away while we looked.
+    }
+  }
+  return found;
+}
+
+/**
+ * What a finished recording left behind: media processes that are children of this process, any live
+ * process mentioning the plan's scratch dir (Chromium's helpers carry --user-data-dir), its pulse sink,
+ * and the scratch dir itself. Empty means clean.
+ */
+export async function leftovers(plan: Pick<RecordingPlan, 'egressId' | 'tmpDir'>): Promise<string[]> {
+  const found: string[] = [];
+  for (const p of await listProcesses()) {
+    if (p.zombie) continue;
+    const ourChild = p.ppid === process.pid && MEDIA_COMMANDS.has(p.comm);
+    if (ourChild || p.cmdline.includes(plan.tmpDir))
+      found.push(`process ${p.pid} ${p.comm}: ${p.cmdline.slice(0, 120)}`);
+  }
+  for (const index of await findNullSinkModules(plan.egressId))
+    found.push(`pulse sink module ${index} (${plan.egressId})`);
+  if (
+    await access(plan.tmpDir).then(
+      () => true,
+      () => false,
+    )
+  )
+    found.push(`scratch dir ${plan.tmpDir}`);
+  return found;
+}

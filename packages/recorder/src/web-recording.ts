@@ -1,0 +1,374 @@
+/**
+ * One web-page recording from plan to finalized MP4: pulse sink -> Xvfb -> Chromium -> page -> (start
+ * signal) -> gst-launch, then EOS -> teardown -> remux -> delivery. Used by the recorder child and by
+ * `egress record`. Whatever happens, every process it started is killed and waited for, the sink is
+ * unloaded and the scratch directory removed before `ended` resolves.
+ */
+import { EventEmitter } from 'node:events';
+import { copyFile, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { EgressError, errors, type EndInfo, type FileResult, type RecordingPlan } from '@egress/shared';
+import { ensurePulseDaemon, loadNullSink, type NullSink } from './audio/pulse.js';
+import { Chromium } from './browser/chromium.js';
+import { startXvfb, type XvfbDisplay } from './display/xvfb.js';
+import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
+import { probeMedia } from './media/probe.js';
+import { delay, describeExit } from './media/process.js';
+import { remuxToMp4 } from './media/remux.js';
+import { buildWebPipeline } from './pipeline/web-argv.js';
+
+/** Options for {@link WebRecording}. */
+export interface WebRecordingOptions {
+  /** Receives every log line, prefixed with its source: "[gst] ...", "[chromium] ...", "[recording] ...". */
+  log?: (line: string) => void;
+  /** How long EOS may take after a stop before gst-launch is killed (default 30000 ms, as upstream). */
+  eosTimeoutMs?: number;
+  /** Bound on the page navigation (default 30000 ms). */
+  pageLoadTimeoutMs?: number;
+  /** Bound on gst-launch reaching PLAYING (default 10000 ms). */
+  playingTimeoutMs?: number;
+}
+
+/** Events of a {@link WebRecording}. */
+export interface WebRecordingEvents {
+  /** gst-launch reported PLAYING: the recording is live. Unix ms. */
+  active: [startedAt: number];
+  /** A stop was accepted while active; EOS is on its way. */
+  ending: [reason: string];
+}
+
+/** Upstream's words for an end caused by the page printing END_RECORDING. */
+export const SOURCE_CLOSED = 'Source closed';
+
+/** A recording of one web page into one MP4 file. */
+export class WebRecording extends EventEmitter<WebRecordingEvents> {
+  /** Resolves (never rejects) once the recording is over and everything is cleaned up; needs start(). */
+  readonly ended: Promise<EndInfo>;
+  private resolveEnded!: (info: EndInfo) => void;
+  private readonly log: (source: string, line: string) => void;
+  private readonly eosTimeoutMs: number;
+  private readonly pageLoadTimeoutMs: number;
+  private readonly playingTimeoutMs: number;
+  private readonly cancel = new AbortController();
+
+  private startPromise: Promise<void> | undefined;
+  /** Why it ended, in "End reason" words. */
+  private endReason: string | undefined;
+  /** First failure anywhere; decides the FAILED state. */
+  private failure: EgressError | undefined;
+  /** Set by abort(): kill everything, deliver nothing. */
+  private hardAbort: string | undefined;
+  private waitingForStartSignal = false;
+  private readonly endRequested: Promise<void>;
+  private requestEnd!: () => void;
+
+  private sink: NullSink | undefined;
+  private xvfb: XvfbDisplay | undefined;
+  private chromium: Chromium | undefined;
+  private gst: GstLaunch | undefined;
+  /** SIGINT (EOS) has been sent to gst-launch: its exit is expected from now on. */
+  private stopping = false;
+  private tearingDown = false;
+  private startedAt: number | undefined;
+  private eosAt: number | undefined;
+  private gstExitedAt: number | undefined;
+
+  constructor(
+    readonly plan: RecordingPlan,
+    options: WebRecordingOptions = {},
+  ) {
+    super();
+    const log = options.log ?? (() => {});
+    this.log = (source, line) => log(`[${source}] ${line}`);
+    this.eosTimeoutMs = options.eosTimeoutMs ?? 30_000;
+    this.pageLoadTimeoutMs = options.pageLoadTimeoutMs ?? 30_000;
+    this.playingTimeoutMs = options.playingTimeoutMs ?? 10_000;
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    this.endRequested = new Promise((resolve) => (this.requestEnd = resolve));
+  }
+
+  /**
+   * Starts the recording. Resolves once it is active (gst-launch reported PLAYING); rejects with the
+   * EgressError of the end if it ends before that (a stop, a failure, abort()). Callable once.
+   */
+  start(): Promise<void> {
+    if (this.startPromise) return this.startPromise;
+    this.startPromise = new Promise<void>((resolve, reject) => {
+      this.once('active', () => resolve());
+      void this.ended.then((info) =>
+        reject(new EgressError(info.error?.code ?? 'internal', info.error?.message ?? info.details)),
+      );
+    });
+    void this.record().then(this.resolveEnded);
+    return this.startPromise;
+  }
+
+  /** Starts the recording (if not yet started) and resolves with how it ended; never rejects. */
+  run(): Promise<EndInfo> {
+    this.start().catch(() => {});
+    return this.ended;
+  }
+
+  /**
+   * Ends the recording: EOS and delivery when active, ABORTED when it has not started yet.
+   * `reason` becomes "End reason: <reason>". Later calls are ignored.
+   */
+  stop(reason: string): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = reason;
+    this.note(`stop requested: ${reason}`);
+    this.requestEnd();
+  }
+
+  /** The hard path: kill every process now, deliver nothing. `ended` still resolves after cleanup. */
+  abort(reason = 'Recording aborted'): void {
+    if (this.hardAbort !== undefined) return;
+    this.hardAbort = reason;
+    this.endReason ??= reason;
+    this.note(`abort: ${reason}`);
+    this.cancel.abort();
+    this.requestEnd();
+    void this.killProcesses();
+  }
+
+  /** Records a failure (the first one wins) and ends the recording. */
+  private fail(error: EgressError): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.endReason ??= error.message;
+    this.note(`failure: ${error.message}`);
+    this.requestEnd();
+  }
+
+  /** A process we started went away; once teardown has begun that is expected. */
+  private died(why: string): void {
+    if (!this.tearingDown) this.fail(errors.internal(why));
+  }
+
+  private note(line: string): void {
+    this.log('recording', line);
+  }
+
+  private get ending(): boolean {
+    return this.endReason !== undefined;
+  }
+
+  private async record(): Promise<EndInfo> {
+    let file: FileResult | undefined;
+    try {
+      try {
+        if (await this.startSequence()) await this.finishPipeline();
+      } catch (err) {
+        this.fail(errors.from(err));
+      } finally {
+        await this.killProcesses();
+      }
+      if (this.startedAt !== undefined && this.hardAbort === undefined) file = await this.deliverFile();
+    } catch (err) {
+      this.fail(errors.from(err));
+    } finally {
+      await rm(this.plan.tmpDir, { recursive: true, force: true }).catch((err: unknown) =>
+        this.note(`could not remove ${this.plan.tmpDir}: ${String(err)}`),
+      );
+    }
+    return this.endInfo(file);
+  }
+
+  /** Brings everything up in order; returns false early (without throwing) when an end was requested. */
+  private async startSequence(): Promise<boolean> {
+    const { plan } = this;
+    if (!plan.outputs.file)
+      throw errors.invalidArgument('outputs.file', undefined, 'a web recording needs a file output');
+    if (this.ending) return false;
+    const times: string[] = [];
+    const timed = async <T>(label: string, step: () => Promise<T>): Promise<T> => {
+      const t0 = Date.now();
+      const result = await step();
+      times.push(`${label} ${Date.now() - t0} ms`);
+      return result;
+    };
+    const began = Date.now();
+    await mkdir(plan.tmpDir, { recursive: true });
+
+    const sink = await timed('pulse', async () => {
+      await ensurePulseDaemon({ log: (l) => this.log('pulse', l) });
+      return loadNullSink(plan.egressId, (l) => this.log('pulse', l));
+    });
+    this.sink = sink;
+    if (this.ending) return false;
+
+    const { width, height, depth } = plan.encoding;
+    const xvfb = await timed('xvfb', () => startXvfb({ width, height, depth, log: (l) => this.log('xvfb', l) }));
+    this.xvfb = xvfb;
+    void xvfb.exited.then((s) => this.died(`Xvfb exited unexpectedly (${describeExit(s)})`));
+    this.note(`display ${xvfb.display} (Xvfb pid ${xvfb.pid})`);
+    if (this.ending) return false;
+
+    const chromium = await timed('chromium', () =>
+      Chromium.launch({
+        chrome: plan.chrome,
+        display: xvfb.display,
+        pulseSink: sink.sinkName,
+        width,
+        height,
+        userDataDir: join(plan.tmpDir, 'chrome'),
+        log: (l) => this.log('chromium', l),
+      }),
+    );
+    this.chromium = chromium;
+    let startSignal!: () => void;
+    const startSignalSeen = new Promise<void>((resolve) => (startSignal = resolve));
+    chromium.on('startRecording', () => startSignal());
+    chromium.on('endRecording', () => this.stop(SOURCE_CLOSED));
+    chromium.on('disconnected', (why) => this.died(why));
+    if (this.ending) return false;
+
+    await timed('page', () => this.untilEnd(chromium.load(plan.source.url, this.pageLoadTimeoutMs)));
+    if (this.ending) return false;
+
+    if (plan.source.awaitStartSignal) {
+      this.waitingForStartSignal = true;
+      await timed('start signal', () => this.untilEnd(startSignalSeen));
+      if (this.ending) return false;
+      this.waitingForStartSignal = false;
+    }
+
+    const pipeline = buildWebPipeline({
+      source: plan.source,
+      encoding: plan.encoding,
+      display: xvfb.display,
+      pulseMonitor: sink.monitor,
+      outputPath: this.capturePath,
+    });
+    this.note(`gst-launch-1.0 -e -m ${pipeline.join(' ')}`);
+    const gst = new GstLaunch(pipeline, { log: (l) => this.log('gst', l) });
+    this.gst = gst;
+    gst.on('pipelineError', (e) => this.fail(errors.internal(`pipeline error: ${formatGstError(e)}`)));
+    gst.on('eos', () => (this.eosAt = Date.now()));
+    void gst.exited.then((exit) => {
+      this.gstExitedAt = Date.now();
+      if (!this.stopping) this.died(`gst-launch exited unexpectedly (${describeExit(exit)})`);
+    });
+    const playing = new Promise<boolean>((resolve) => {
+      gst.once('playing', () => resolve(true));
+      void delay(this.playingTimeoutMs).then(() => resolve(false));
+    });
+    const reached = await timed('gst', () => this.untilEnd(playing));
+    if (this.ending) return false;
+    if (!reached) throw errors.internal(`pipeline did not reach PLAYING within ${this.playingTimeoutMs} ms`);
+
+    this.startedAt = Date.now();
+    this.note(`active after ${this.startedAt - began} ms (${times.join(', ')})`);
+    this.emit('active', this.startedAt);
+    return true;
+  }
+
+  /** Resolves with `step`'s value, or with undefined as soon as an end is requested. */
+  private async untilEnd<T>(step: Promise<T>): Promise<T | undefined> {
+    // The step may settle after the race is lost; its rejection is then of no interest.
+    step.catch(() => {});
+    return Promise.race([step, this.endRequested.then(() => undefined)]);
+  }
+
+  /** Waits for the end, then gets EOS through the pipeline (or learns why it cannot). */
+  private async finishPipeline(): Promise<void> {
+    await this.endRequested;
+    const gst = this.gst;
+    if (!gst || this.hardAbort !== undefined) return;
+    this.stopping = true;
+    if (!this.failure) this.emit('ending', this.endReason ?? 'stopped');
+    const exit: GstExit = await gst.stop({ timeoutMs: this.eosTimeoutMs });
+    if (exit.eos) return;
+    if (exit.error) {
+      this.fail(errors.internal(`pipeline error: ${formatGstError(exit.error)}`));
+    } else if (exit.killed) {
+      this.fail(errors.internal(`EOS not delivered within ${this.eosTimeoutMs} ms; file finalized from disk`));
+    } else {
+      this.fail(errors.internal(`gst-launch exited without EOS (${describeExit(exit)})`));
+    }
+  }
+
+  /** Kills whatever is still running, in an order that keeps the logs quiet; never throws. */
+  private async killProcesses(): Promise<void> {
+    this.tearingDown = true;
+    const quietly = async (what: string, step: Promise<unknown> | undefined): Promise<void> => {
+      try {
+        await step;
+      } catch (err) {
+        this.note(`teardown of ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    await Promise.all([quietly('gst-launch', this.gst?.kill()), quietly('Chromium', this.chromium?.close())]);
+    // Xvfb goes after its clients so they do not report a lost display.
+    await quietly('Xvfb', this.xvfb?.stop());
+    await quietly('pulse sink', this.sink?.unload());
+  }
+
+  private get capturePath(): string {
+    return join(this.plan.tmpDir, 'capture.mp4');
+  }
+
+  /** Remuxes the capture into an ordinary MP4, moves it to its destination and reads it back. */
+  private async deliverFile(): Promise<FileResult | undefined> {
+    const destination = this.plan.outputs.file?.destination;
+    if (!destination) return undefined;
+    const captured = await stat(this.capturePath).catch(() => undefined);
+    if (!captured || captured.size === 0) {
+      this.fail(errors.internal('the pipeline wrote no media'));
+      return undefined;
+    }
+    const finished = join(this.plan.tmpDir, 'final.mp4');
+    const t0 = Date.now();
+    await remuxToMp4(this.capturePath, finished, { cancelSignal: this.cancel.signal });
+    this.note(`remuxed ${captured.size} bytes in ${Date.now() - t0} ms`);
+    await mkdir(dirname(destination), { recursive: true });
+    await moveFile(finished, destination);
+    const probe = await probeMedia(destination, { cancelSignal: this.cancel.signal });
+    this.note(`delivered ${destination}: ${probe.durationMs} ms, ${probe.size} bytes`);
+    return {
+      filename: basename(destination),
+      location: destination,
+      size: probe.size,
+      durationMs: probe.durationMs,
+      startedAt: this.startedAt ?? Date.now(),
+      // Without EOS the media ends where gst-launch stopped writing.
+      endedAt: this.eosAt ?? this.gstExitedAt ?? Date.now(),
+    };
+  }
+
+  private endInfo(file: FileResult | undefined): EndInfo {
+    const files = file ? [file] : [];
+    const base = { files, endedAt: Date.now(), ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}) };
+    const reason = this.endReason ?? 'unknown';
+    if (this.hardAbort !== undefined) {
+      return {
+        ...base,
+        state: 'aborted',
+        details: `End reason: ${reason}`,
+        error: errors.aborted(this.hardAbort).toJSON(),
+      };
+    }
+    if (this.failure) return { ...base, state: 'failed', details: 'End reason: Failure', error: this.failure.toJSON() };
+    if (this.startedAt === undefined) {
+      const why = this.waitingForStartSignal ? 'Start signal not received' : 'Stop called before pipeline could start';
+      return {
+        ...base,
+        state: 'aborted',
+        details: `End reason: ${reason}`,
+        error: errors.failedPrecondition(why).toJSON(),
+      };
+    }
+    return { ...base, state: 'complete', details: `End reason: ${reason}` };
+  }
+}
+
+/** rename(), falling back to copy + unlink when the destination is on another filesystem. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyFile(from, to);
+    await unlink(from);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * `scripts/bench`: runs N web egresses through the real livekit-server and this service, then the same
+ * Chromium + gst-launch-1.0 capture started by hand, and prints a table and JSON. Not a test: the numbers
+ * are for people, taken on a shared machine; report medians and ratios from one run.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
+import { buildWebPipeline } from '@egress/recorder/pipeline/web-argv';
+import { startTestPage } from '@egress/recorder/testing/test-page';
+import { encodingFromRequest } from '@egress/shared';
+import { probe } from '../e2e/fixtures/media.js';
+import { egressClient, startService, waitForStatus } from '../e2e/fixtures/stack.js';
+import { groupCpuSec, median, pidsCpuSec, rssBytes } from './proc-stats.js';
+
+const N = Number(process.env.BENCH_N ?? 5);
+const RECORD_SEC = Number(process.env.BENCH_RECORD_SEC ?? 10);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Run {
+  startToActiveSec: number;
+  stopToCompleteSec: number;
+  recorderCpuPerSec: number;
+  supervisorCpuPerSec: number;
+  fps: number;
+}
+
+async function measureOurs(pageUrl: string): Promise<{ runs: Run[]; idle: { cpuPerSec: number; rssMb: number } }> {
+  const svc = await startService();
+  const client = egressClient();
+  const supPid = svc.proc.pid!;
+  const health = async () =>
+    (await (await fetch(`http://127.0.0.1:${svc.healthPort}/`)).json()) as {
+      egresses: { egressId: string; pid: number }[];
+    };
+  try {
+    await sleep(2000);
+    const c0 = pidsCpuSec([supPid]);
+    await sleep(10_000);
+    const idle = { cpuPerSec: (pidsCpuSec([supPid]) - c0) / 10, rssMb: rssBytes(supPid) / 2 ** 20 };
+    const runs: Run[] = [];
+    for (let i = 0; i < N; i++) {
+      const t0 = Date.now();
+      const info = await client.startWebEgress(pageUrl, new EncodedFileOutput({ filepath: `bench/${i}.mp4` }));
+      await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+      const tActive = Date.now();
+      const pid = (await health()).egresses.find((e) => e.egressId === info.egressId)!.pid;
+      const r0 = groupCpuSec(pid);
+      const s0 = pidsCpuSec([supPid]);
+      await sleep(RECORD_SEC * 1000);
+      const r1 = groupCpuSec(pid);
+      const s1 = pidsCpuSec([supPid]);
+      const tStop = Date.now();
+      await client.stopEgress(info.egressId);
+      const done = await waitForStatus(client, info.egressId, [
+        EgressStatus.EGRESS_COMPLETE,
+        EgressStatus.EGRESS_FAILED,
+      ]);
+      const tDone = Date.now();
+      const p = await probe(done.fileResults[0]!.location);
+      runs.push({
+        startToActiveSec: (tActive - t0) / 1000,
+        stopToCompleteSec: (tDone - tStop) / 1000,
+        recorderCpuPerSec: (r1 - r0) / RECORD_SEC,
+        supervisorCpuPerSec: (s1 - s0) / RECORD_SEC,
+        fps: p.fps,
+      });
+      process.stderr.write(`ours ${i + 1}/${N}: ${JSON.stringify(runs.at(-1))}\n`);
+      await sleep(1000);
+    }
+    return { runs, idle };
+  } finally {
+    await svc.stop('SIGTERM');
+  }
+}
+
+/** The same capture by hand: Xvfb, a null sink, Chromium on the page, gst-launch with the same argv. */
+async function measureBaseline(pageUrl: string): Promise<{ cpuPerSec: number; fps: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-baseline-'));
+  const procs: ChildProcess[] = [];
+  const sink = `bench_${process.pid}`;
+  let moduleIdx = '';
+  try {
+    const enc = encodingFromRequest({ case: undefined }, 'bench');
+    const xvfb = spawn(
+      'Xvfb',
+      ['-displayfd', '3', '-screen', '0', `${enc.width}x${enc.height}x24`, '-nolisten', 'tcp'],
+      {
+        stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+      },
+    );
+    procs.push(xvfb);
+    const display = await new Promise<string>((resolve) =>
+      (xvfb.stdio[3] as NodeJS.ReadableStream).once('data', (d: Buffer) => resolve(`:${d.toString().trim()}`)),
+    );
+    moduleIdx = execFileSync(
+      'pactl',
+      ['load-module', 'module-null-sink', `sink_name=${sink}`, 'rate=48000', 'channels=2'],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
+    const chrome = spawn(
+      '/usr/bin/chromium',
+      [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--no-default-browser-check',
+        `--user-data-dir=${dir}/chrome`,
+        '--autoplay-policy=no-user-gesture-required',
+        '--kiosk',
+        '--window-position=0,0',
+        `--window-size=${enc.width},${enc.height}`,
+        '--disable-dev-shm-usage',
+        '--password-store=basic',
+        pageUrl,
+      ],
+      { env: { ...process.env, DISPLAY: display, PULSE_SINK: sink }, stdio: 'ignore', detached: true },
+    );
+    procs.push(chrome);
+    await sleep(3000);
+    const out = path.join(dir, 'baseline.mp4');
+    const argv = buildWebPipeline({
+      source: { audioOnly: false, videoOnly: false },
+      encoding: enc,
+      display,
+      pulseMonitor: `${sink}.monitor`,
+      outputPath: out,
+    });
+    const gst = spawn('gst-launch-1.0', ['-e', ...argv], { stdio: 'ignore' });
+    procs.push(gst);
+    await sleep(1000);
+    const pids = () => [xvfb.pid!, gst.pid!, ...groupPids(chrome.pid!)];
+    const c0 = pidsCpuSec(pids());
+    await sleep(RECORD_SEC * 1000);
+    const c1 = pidsCpuSec(pids());
+    gst.kill('SIGINT');
+    await new Promise((r) => gst.once('exit', r));
+    const p = await probe(out);
+    return { cpuPerSec: (c1 - c0) / RECORD_SEC, fps: p.fps };
+  } finally {
+    for (const p of [...procs].reverse()) {
+      try {
+        // Chromium was started in its own group so its renderers can be counted and killed together.
+        if (p.pid) process.kill(p.spawnargs[0] === '/usr/bin/chromium' ? -p.pid : p.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (moduleIdx) execFileSync('pactl', ['unload-module', moduleIdx]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function groupPids(pgrp: number): number[] {
+  const out = execFileSync('pgrep', ['-g', String(pgrp)], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+async function main(): Promise<void> {
+  const page = await startTestPage();
+  try {
+    const url = page.urlFor();
+    const ours = await measureOurs(url);
+    const baselines = [];
+    for (let i = 0; i < Math.min(N, 3); i++) baselines.push(await measureBaseline(url));
+    const m = (k: keyof Run) => median(ours.runs.map((r) => r[k]));
+    const baseCpu = median(baselines.map((b) => b.cpuPerSec));
+    const result = {
+      n: N,
+      recordSec: RECORD_SEC,
+      requestToActiveSec: { median: m('startToActiveSec'), max: Math.max(...ours.runs.map((r) => r.startToActiveSec)) },
+      stopToCompleteSec: {
+        median: m('stopToCompleteSec'),
+        max: Math.max(...ours.runs.map((r) => r.stopToCompleteSec)),
+      },
+      recorderCpuPerRecordedSec: m('recorderCpuPerSec'),
+      baselineCpuPerRecordedSec: baseCpu,
+      recorderVsBaseline: m('recorderCpuPerSec') / baseCpu,
+      supervisorCpuPerRecordedSec: m('supervisorCpuPerSec'),
+      supervisorIdleCpuPercent: ours.idle.cpuPerSec * 100,
+      supervisorRssMb: ours.idle.rssMb,
+      fps: { median: m('fps'), min: Math.min(...ours.runs.map((r) => r.fps)) },
+      baselineFps: median(baselines.map((b) => b.fps)),
+    };
+    const rows: [string, string, string][] = [
+      [
+        'request -> ACTIVE (median / max)',
+        `${result.requestToActiveSec.median.toFixed(2)} / ${result.requestToActiveSec.max.toFixed(2)} s`,
+        '<= 2 s',
+      ],
+      [
+        'stop -> COMPLETE (median / max)',
+        `${result.stopToCompleteSec.median.toFixed(2)} / ${result.stopToCompleteSec.max.toFixed(2)} s`,
+        '<= 2 s',
+      ],
+      ['recorder tree CPU per recorded s', `${result.recorderCpuPerRecordedSec.toFixed(3)} core-s`, ''],
+      ['baseline (by hand) CPU per recorded s', `${baseCpu.toFixed(3)} core-s`, ''],
+      ['recorder / baseline', `${result.recorderVsBaseline.toFixed(3)}x`, '<= 1.0x'],
+      ['supervisor CPU per recorded s', `${result.supervisorCpuPerRecordedSec.toFixed(4)} core-s`, ''],
+      ['supervisor idle CPU', `${result.supervisorIdleCpuPercent.toFixed(2)} %`, '< 1 %'],
+      ['supervisor RSS', `${result.supervisorRssMb.toFixed(1)} MB`, '< 120 MB'],
+      ['achieved fps (median / min)', `${result.fps.median.toFixed(2)} / ${result.fps.min.toFixed(2)}`, '>= 29.5'],
+      ['baseline fps', result.baselineFps.toFixed(2), ''],
+    ];
+    const w = Math.max(...rows.map((r) => r[0].length));
+    process.stdout.write(`\nweb egress, 720p30, ${N} runs of ${RECORD_SEC} s\n`);
+    for (const [k, v, t] of rows) process.stdout.write(`${k.padEnd(w)}  ${v.padEnd(22)} ${t}\n`);
+    process.stdout.write(`\n${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await page.close();
+  }
+}
+
+await main();
