@@ -1,13 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  EgressStatus,
-  EncodedFileOutput,
-  FileOutput,
-  Output,
-  StartEgressRequest,
-  WebSource,
-} from 'livekit-server-sdk';
+import { EgressStatus, EncodedFileOutput, FileOutput, Output, StartEgressRequest, WebSource } from 'livekit-server-sdk';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';

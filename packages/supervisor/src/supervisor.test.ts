@@ -96,6 +96,8 @@ describe('supervisor over psrpc', () => {
       recorderEntry: FAKE,
       readyTimeoutMs: 1500,
       hangTimeoutMs: 1500,
+      // Each test stages its own child misbehaviour through the environment, so every start forks anew.
+      spareRecorder: false,
     });
     await supervisor.start();
   });

@@ -22,6 +22,8 @@ import {
 import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
 import { Capacity, type RequestKind } from './pool/capacity.js';
+import { RecorderProcess } from './pool/recorder-process.js';
+import { SpareRecorder } from './pool/spare-recorder.js';
 import { IoReporter } from './rpc/io-reporter.js';
 
 export interface SupervisorOptions {
@@ -31,6 +33,8 @@ export interface SupervisorOptions {
   recorderEntry?: string;
   readyTimeoutMs?: number;
   hangTimeoutMs?: number;
+  /** Keep one recorder booted ahead of the next request (default true). */
+  spareRecorder?: boolean;
 }
 
 export type ShutdownMode = 'drain' | 'finalize';
@@ -48,6 +52,7 @@ export class Supervisor {
   private readonly io: IoReporter;
   private readonly ioClient: Promise<PsrpcClient>;
   private readonly capacity: Capacity;
+  private readonly spare: SpareRecorder | undefined;
   private readonly topic: string[];
   private draining = false;
   private closing: Promise<void> | undefined;
@@ -82,6 +87,18 @@ export class Supervisor {
       },
     });
     this.capacity = new Capacity(config.cpu_cost);
+    if (opts.spareRecorder !== false) {
+      this.spare = new SpareRecorder(
+        () =>
+          new RecorderProcess({
+            onOutput: (line) => log.debug(line, { source: 'spare recorder' }),
+            ...(opts.recorderEntry ? { entry: opts.recorderEntry } : {}),
+            ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
+            ...(opts.hangTimeoutMs ? { hangTimeoutMs: opts.hangTimeoutMs } : {}),
+          }),
+        log,
+      );
+    }
   }
 
   async start(): Promise<void> {
@@ -104,6 +121,7 @@ export class Supervisor {
       requestType: ListActiveEgressRequest,
       handler: async () => new ListActiveEgressResponse({ egressIds: [...this.active.keys()] }),
     });
+    this.spare?.fill();
     this.opts.log.info('egress service ready', { nodeID: this.nodeId, cpus: this.capacity.available() });
   }
 
@@ -151,7 +169,8 @@ export class Supervisor {
     egLog.info('starting egress', { requestType: req.request.case, output: plan.outputs.file?.destination });
     // The reply is the STARTING snapshot even if the recorder turns ACTIVE before CreateEgress returns.
     const reply = info.clone();
-    const [created, launched] = await Promise.allSettled([this.io.create(info), egress.launch()]);
+    const spare = await this.spare?.take();
+    const [created, launched] = await Promise.allSettled([this.io.create(info), egress.launch(spare)]);
     if (launched.status === 'rejected' || created.status === 'rejected') {
       const err = errors.from(
         launched.status === 'rejected' ? launched.reason : (created as PromiseRejectedResult).reason,
@@ -228,6 +247,7 @@ export class Supervisor {
   }
 
   private async closeWhenIdle(): Promise<void> {
+    this.spare?.close();
     await this.internal.deregister('StartEgress', this.topic).catch(() => undefined);
     await Promise.all([...this.active.values()].map((e) => e.ended));
     await this.io.drain(10_000);

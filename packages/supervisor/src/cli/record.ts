@@ -81,7 +81,6 @@ export async function record(argv: string[]): Promise<number> {
   const { plan, durationSec } = parsed;
   const verbose = process.env.EGRESS_RECORD_VERBOSE === '1';
   const proc = new RecorderProcess({
-    egressId: plan.egressId,
     onOutput: (line) => verbose && process.stderr.write(`${line}\n`),
   });
   const stop = (reason: string) => {

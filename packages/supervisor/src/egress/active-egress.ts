@@ -57,20 +57,29 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     return this.proc?.pid;
   }
 
-  /** Forks the recorder, waits for its ready handshake, hands it the plan. Throws if it cannot start. */
-  async launch(): Promise<void> {
-    const proc = new RecorderProcess({
-      egressId: this.egressId,
-      onOutput: this.deps.onOutput,
-      ...(this.deps.readyTimeoutMs !== undefined ? { readyTimeoutMs: this.deps.readyTimeoutMs } : {}),
-      ...(this.deps.hangTimeoutMs !== undefined ? { hangTimeoutMs: this.deps.hangTimeoutMs } : {}),
-      ...(this.deps.recorderEntry !== undefined ? { entry: this.deps.recorderEntry } : {}),
-    });
+  /**
+   * Takes a booted spare (or forks a recorder and waits for its ready handshake) and hands it the plan.
+   * Throws if it cannot start.
+   */
+  async launch(spare?: RecorderProcess): Promise<void> {
+    const proc =
+      spare ??
+      new RecorderProcess({
+        onOutput: this.deps.onOutput,
+        ...(this.deps.readyTimeoutMs !== undefined ? { readyTimeoutMs: this.deps.readyTimeoutMs } : {}),
+        ...(this.deps.hangTimeoutMs !== undefined ? { hangTimeoutMs: this.deps.hangTimeoutMs } : {}),
+        ...(this.deps.recorderEntry !== undefined ? { entry: this.deps.recorderEntry } : {}),
+      });
     this.proc = proc;
+    proc.setOutput(this.deps.onOutput);
     proc.on('message', (ev) => this.onChildEvent(ev));
     proc.on('malformed', (err) => this.deps.log.warn('bad message from recorder', { error: err.message }));
     proc.on('exit', (e) => void this.onExit(e));
-    await proc.waitReady();
+    if (spare) {
+      if (spare.hasExited) void this.onExit(await spare.exited);
+    } else {
+      await proc.waitReady();
+    }
     if (!proc.send({ type: 'start', plan: this.plan })) {
       proc.kill('IPC channel closed before start');
       throw errors.internal('recorder failed to start: IPC channel closed');

@@ -7,10 +7,11 @@ import { errors, parseChildEvent, type ChildEvent, type ParentCommand } from '@e
 /** The compiled recorder entry point, resolved through the workspace package. */
 export const RECORDER_MAIN = fileURLToPath(import.meta.resolve('@egress/recorder/main'));
 
+export type OutputSink = (line: string, stream: 'stdout' | 'stderr') => void;
+
 export interface RecorderProcessOptions {
-  egressId: string;
-  /** Called for every line the child (and its Chromium and gst-launch) prints. */
-  onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Called for every line the child (and its Chromium and gst-launch) prints; see setOutput. */
+  onOutput: OutputSink;
   readyTimeoutMs?: number;
   /** A child that has not answered a ping for this long is declared hung. */
   hangTimeoutMs?: number;
@@ -44,20 +45,22 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
   private killedFor: string | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private exitInfo: ExitInfo | undefined;
+  private output: OutputSink;
 
   constructor(private readonly opts: RecorderProcessOptions) {
     super();
+    this.output = opts.onOutput;
     this.child = fork(opts.entry ?? RECORDER_MAIN, [], {
       detached: true,
       // The test runner's own flags must not turn a recorder into a test process.
       execArgv: process.execArgv.filter((a) => !a.startsWith('--test')),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
-      env: { ...process.env, ...opts.env, EGRESS_ID: opts.egressId },
+      env: { ...process.env, ...opts.env },
     });
     for (const stream of ['stdout', 'stderr'] as const) {
       const s = this.child[stream];
-      if (s) createInterface({ input: s, crlfDelay: Infinity }).on('line', (l) => opts.onOutput(l, stream));
+      if (s) createInterface({ input: s, crlfDelay: Infinity }).on('line', (l) => this.output(l, stream));
     }
     this.child.on('message', (raw: unknown) => {
       let ev: ChildEvent;
@@ -82,6 +85,11 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
         resolve(this.exitInfo);
       });
     });
+  }
+
+  /** Re-targets the child's output, for a spare handed to an egress. */
+  setOutput(sink: OutputSink): void {
+    this.output = sink;
   }
 
   get pid(): number | undefined {
