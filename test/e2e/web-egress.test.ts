@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import {
@@ -160,6 +160,35 @@ describe('egress record (no server)', () => {
       assert.equal(p.video?.codec_name, 'h264');
       assert.equal(p.audio?.codec_name, 'aac');
       assert.ok(p.durationSec > 3 && p.durationSec < 5.5, `duration ${p.durationSec}`);
+    } finally {
+      await page.close();
+      await rm(out, { force: true });
+    }
+    assert.deepEqual(await leftoversAfter(2000), []);
+  });
+
+  test('Ctrl-C (SIGINT) finalizes the file', async () => {
+    const page = await startTestPage();
+    const out = path.join(REPO, '.stack', `record-sigint-${process.pid}.mp4`);
+    try {
+      const child = spawn(path.join(REPO, 'bin/egress'), ['record', page.urlFor(), '--out', out], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      const recording = new Promise<void>((resolve) =>
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          if (stderr.includes('recording ')) resolve();
+        }),
+      );
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      await Promise.race([recording, exited]);
+      await sleep(3000);
+      child.kill('SIGINT');
+      assert.equal(await exited, 0, stderr);
+      const p = await probe(out);
+      assert.equal(p.video?.codec_name, 'h264');
+      assert.ok(p.durationSec > 2.5 && p.durationSec < 4.5, `duration ${p.durationSec}`);
     } finally {
       await page.close();
       await rm(out, { force: true });
