@@ -5,16 +5,15 @@
  * unloaded and the scratch directory removed before `ended` resolves.
  */
 import { EventEmitter } from 'node:events';
-import { copyFile, mkdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { EgressError, errors, type EndInfo, type FileResult, type RecordingPlan } from '@egress/shared';
 import { ensurePulseDaemon, loadNullSink, type NullSink } from './audio/pulse.js';
 import { Chromium } from './browser/chromium.js';
 import { startXvfb, type XvfbDisplay } from './display/xvfb.js';
 import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
-import { probeMedia } from './media/probe.js';
 import { delay, describeExit } from './media/process.js';
-import { remuxToMp4 } from './media/remux.js';
+import { capturePath, deliverCapture } from './outputs/file-delivery.js';
 import { buildWebPipeline } from './pipeline/web-argv.js';
 
 /** Options for {@link WebRecording}. */
@@ -305,35 +304,24 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   }
 
   private get capturePath(): string {
-    return join(this.plan.tmpDir, 'capture.mp4');
+    return capturePath(this.plan.tmpDir);
   }
 
   /** Remuxes the capture into an ordinary MP4, moves it to its destination and reads it back. */
   private async deliverFile(): Promise<FileResult | undefined> {
     const destination = this.plan.outputs.file?.destination;
     if (!destination) return undefined;
-    const captured = await stat(this.capturePath).catch(() => undefined);
-    if (!captured || captured.size === 0) {
-      this.fail(errors.internal('the pipeline wrote no media'));
-      return undefined;
-    }
-    const finished = join(this.plan.tmpDir, 'final.mp4');
-    const t0 = Date.now();
-    await remuxToMp4(this.capturePath, finished, { cancelSignal: this.cancel.signal });
-    this.note(`remuxed ${captured.size} bytes in ${Date.now() - t0} ms`);
-    await mkdir(dirname(destination), { recursive: true });
-    await moveFile(finished, destination);
-    const probe = await probeMedia(destination, { cancelSignal: this.cancel.signal });
-    this.note(`delivered ${destination}: ${probe.durationMs} ms, ${probe.size} bytes`);
-    return {
-      filename: basename(destination),
-      location: destination,
-      size: probe.size,
-      durationMs: probe.durationMs,
+    const file = await deliverCapture({
+      tmpDir: this.plan.tmpDir,
+      destination,
       startedAt: this.startedAt ?? Date.now(),
       // Without EOS the media ends where gst-launch stopped writing.
       endedAt: this.eosAt ?? this.gstExitedAt ?? Date.now(),
-    };
+      signal: this.cancel.signal,
+      note: (line) => this.note(line),
+    });
+    if (!file) this.fail(errors.internal('the pipeline wrote no media'));
+    return file;
   }
 
   private endInfo(file: FileResult | undefined): EndInfo {
@@ -359,16 +347,5 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
       };
     }
     return { ...base, state: 'complete', details: `End reason: ${reason}` };
-  }
-}
-
-/** rename(), falling back to copy + unlink when the destination is on another filesystem. */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, to);
-    await unlink(from);
   }
 }

@@ -5,10 +5,12 @@ import {
   TERMINAL_STATES,
   type ChildEvent,
   type EndInfo,
+  type FileResult,
   type LifecycleState,
   type Logger,
   type RecordingPlan,
 } from '@egress/shared';
+import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
 import { describeExit, RecorderProcess, type ExitInfo } from '../pool/recorder-process.js';
 import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
@@ -37,6 +39,10 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   readonly createdAt = Date.now();
   private proc: RecorderProcess | undefined;
   private finished = false;
+  private exitHandled = false;
+  private keepTmpDir = false;
+  /** When the recorder reported ACTIVE (unix ms): the start of any salvaged media. */
+  private activeAt: number | undefined;
   /** Resolves with the terminal info once the egress has ended and its resources are released. */
   readonly ended: Promise<EgressInfo>;
 
@@ -103,6 +109,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     if (this.finished) return;
     switch (ev.type) {
       case 'active':
+        this.activeAt = ev.startedAt;
         this.info.startedAt = msToNs(ev.startedAt);
         this.transition('active');
         break;
@@ -127,16 +134,43 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   }
 
   private async onExit(e: ExitInfo): Promise<void> {
-    if (this.finished) return;
+    if (this.finished || this.exitHandled) return;
+    this.exitHandled = true;
     const cause = describeExit(e);
     this.deps.log.error('recorder died before reporting an end', { cause });
+    const { files, kept } = await this.salvage();
     await this.finish({
       state: 'failed',
       details: 'End reason: Failure',
-      error: { code: 'internal', message: `recorder process ended unexpectedly (${cause})` },
-      files: [],
+      error: {
+        code: 'internal',
+        message: `recorder process ended unexpectedly (${cause})${kept ? `; partial capture kept at ${kept}` : ''}`,
+      },
+      files,
       endedAt: Date.now(),
+      ...(this.activeAt !== undefined ? { startedAt: this.activeAt } : {}),
     });
+  }
+
+  /** Nothing is lost: what a dead recorder captured is finalized and delivered by the supervisor. */
+  private async salvage(): Promise<{ files: FileResult[]; kept?: string }> {
+    const destination = this.plan.outputs.file?.destination;
+    if (!destination || this.activeAt === undefined) return { files: [] };
+    try {
+      const file = await deliverCapture({
+        tmpDir: this.plan.tmpDir,
+        destination,
+        startedAt: this.activeAt,
+        endedAt: Date.now(),
+        note: (line) => this.deps.log.info(`salvage: ${line}`),
+      });
+      return { files: file ? [file] : [] };
+    } catch (err) {
+      // The raw capture stays on disk (the reaper never deletes media), and the report says where.
+      this.keepTmpDir = true;
+      this.deps.log.error('could not salvage the partial recording', { error: errors.from(err).message });
+      return { files: [], kept: capturePath(this.plan.tmpDir) };
+    }
   }
 
   private async finish(end: EndInfo): Promise<void> {
@@ -151,7 +185,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       await proc.exited;
       clearTimeout(timer);
     }
-    await releaseOwned(this.egressId, this.plan.tmpDir).catch((err: Error) =>
+    await releaseOwned(this.egressId, this.keepTmpDir ? undefined : this.plan.tmpDir).catch((err: Error) =>
       this.deps.log.warn('cleanup failed', { error: err.message }),
     );
     this.deps.log.info(`egress ${end.state}`, { details: end.details, error: end.error?.message });

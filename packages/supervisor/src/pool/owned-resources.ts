@@ -17,7 +17,7 @@ export async function unloadSinksNamed(sinkName: string): Promise<number> {
   return modules.length;
 }
 
-/** Removes everything a recorder owned on disk and in PulseAudio. */
-export async function releaseOwned(egressId: string, tmpDir: string): Promise<void> {
-  await Promise.all([unloadSinksNamed(egressId), rm(tmpDir, { recursive: true, force: true })]);
+/** Removes everything a recorder owned in PulseAudio and, unless it holds undelivered media, on disk. */
+export async function releaseOwned(egressId: string, tmpDir: string | undefined): Promise<void> {
+  await Promise.all([unloadSinksNamed(egressId), tmpDir ? rm(tmpDir, { recursive: true, force: true }) : undefined]);
 }

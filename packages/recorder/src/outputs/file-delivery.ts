@@ -1,0 +1,60 @@
+/**
+ * Delivery of a file output: the fragmented capture is remuxed into an ordinary MP4, moved to its
+ * destination and read back for FileInfo. Used by the recorder on every end, and by the supervisor to
+ * salvage what a recorder that died had written.
+ */
+import { copyFile, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { FileResult } from '@egress/shared';
+import { probeMedia } from '../media/probe.js';
+import { remuxToMp4 } from '../media/remux.js';
+
+/** Name of the scratch file the capture pipeline writes inside the egress's tmp dir. */
+export const CAPTURE_FILENAME = 'capture.mp4';
+
+export function capturePath(tmpDir: string): string {
+  return join(tmpDir, CAPTURE_FILENAME);
+}
+
+export interface DeliverOptions {
+  tmpDir: string;
+  destination: string;
+  startedAt: number;
+  endedAt: number;
+  signal?: AbortSignal;
+  /** Receives a line per step, with timings. */
+  note?: (line: string) => void;
+}
+
+/** Delivers the capture in `tmpDir`; undefined when nothing was captured. Throws when the media is unusable. */
+export async function deliverCapture(o: DeliverOptions): Promise<FileResult | undefined> {
+  const captured = await stat(capturePath(o.tmpDir)).catch(() => undefined);
+  if (!captured || captured.size === 0) return undefined;
+  const finished = join(o.tmpDir, 'final.mp4');
+  const t0 = Date.now();
+  await remuxToMp4(capturePath(o.tmpDir), finished, o.signal ? { cancelSignal: o.signal } : {});
+  o.note?.(`remuxed ${captured.size} bytes in ${Date.now() - t0} ms`);
+  await mkdir(dirname(o.destination), { recursive: true });
+  await moveFile(finished, o.destination);
+  const probe = await probeMedia(o.destination, o.signal ? { cancelSignal: o.signal } : {});
+  o.note?.(`delivered ${o.destination}: ${probe.durationMs} ms, ${probe.size} bytes`);
+  return {
+    filename: basename(o.destination),
+    location: o.destination,
+    size: probe.size,
+    durationMs: probe.durationMs,
+    startedAt: o.startedAt,
+    endedAt: o.endedAt,
+  };
+}
+
+/** rename(), falling back to copy + unlink when the destination is on another filesystem. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyFile(from, to);
+    await unlink(from);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Every way a recorder can die, one at a time, with a sibling egress recording throughout: the victim
+ * ends FAILED naming the cause, what it captured is still delivered as a playable file, nothing of its
+ * process tree or its pulse sink remains, and the sibling completes untouched.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
+import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import { leftovers, leftoversAfter } from './fixtures/leftovers.js';
+import { probe } from './fixtures/media.js';
+import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+
+const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function groupMembers(pgid: number): string[] {
+  try {
+    return execFileSync('pgrep', ['-a', '-g', String(pgid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+describe('recorder teardown paths, with a sibling egress running', () => {
+  let svc: RunningService;
+  let page: TestPageServer;
+  let siblingId: string;
+  const client = egressClient();
+
+  const recorderPid = async (egressId: string): Promise<number> => {
+    const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
+    const status = (await res.json()) as { egresses: { egressId: string; pid: number }[] };
+    const pid = status.egresses.find((e) => e.egressId === egressId)?.pid;
+    assert.ok(pid, `recorder pid of ${egressId}`);
+    return pid;
+  };
+
+  before(async () => {
+    page = await startTestPage();
+    svc = await startService('cpu_cost: { web_cpu_cost: 0.3 }');
+    const sibling = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'sibling.mp4' }));
+    siblingId = sibling.egressId;
+    await waitForStatus(client, siblingId, [EgressStatus.EGRESS_ACTIVE]);
+  });
+
+  after(async () => {
+    assert.equal(await svc.stop('SIGTERM'), 0);
+    await page.close();
+    assert.deepEqual(await leftoversAfter(3000), []);
+  });
+
+  const causes: [string, (pgid: number) => void, RegExp][] = [
+    [
+      'SIGKILL of the recorder',
+      (pgid) => process.kill(pgid, 'SIGKILL'),
+      /recorder process ended unexpectedly \(signal SIGKILL\)/,
+    ],
+    ['death of its Chromium', (pgid) => killIn(pgid, '/usr/lib/chromium/chromium'), /[Cc]hromium/],
+    ['death of its gst-launch', (pgid) => killIn(pgid, 'gst-launch-1.0'), /gst|pipeline/],
+    ['death of its Xvfb', (pgid) => killIn(pgid, 'Xvfb'), /Xvfb|display/],
+  ];
+
+  for (const [name, kill, cause] of causes) {
+    test(`${name}: FAILED naming the cause, partial file delivered, nothing left`, async () => {
+      const info = await client.startWebEgress(
+        page.urlFor(),
+        new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
+      );
+      await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+      const pgid = await recorderPid(info.egressId);
+      await sleep(3000);
+      kill(pgid);
+      const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
+      assert.equal(done.status, EgressStatus.EGRESS_FAILED);
+      assert.match(done.error, cause);
+      assert.equal(done.fileResults.length, 1, 'what was captured is reported');
+      const p = await probe(done.fileResults[0]!.location);
+      assert.equal(p.video?.codec_name, 'h264');
+      assert.ok(p.durationSec > 1, `salvaged ${p.durationSec} s`);
+      const deadline = Date.now() + 10_000;
+      while (groupMembers(pgid).length && Date.now() < deadline) await sleep(100);
+      assert.deepEqual(groupMembers(pgid), [], 'no process of the dead recorder remains');
+      assert.deepEqual(
+        leftovers([info.egressId]).filter((l) => l.startsWith('pulse sink')),
+        [],
+        'its sink is unloaded',
+      );
+      const [sibling] = await client.listEgress({ egressId: siblingId });
+      assert.equal(sibling?.status, EgressStatus.EGRESS_ACTIVE, 'the sibling is untouched');
+    });
+  }
+
+  test('the sibling completes with a playable file', async () => {
+    await client.stopEgress(siblingId);
+    const done = await waitForStatus(client, siblingId, TERMINAL);
+    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+    const p = await probe(done.fileResults[0]!.location);
+    assert.equal(p.video?.codec_name, 'h264');
+    assert.ok(p.durationSec > 15, `sibling recorded ${p.durationSec} s`);
+  });
+});
+
+/** SIGKILLs the oldest process in the recorder's group whose command line starts with `command`. */
+function killIn(pgid: number, command: string): void {
+  const line = groupMembers(pgid).find((l) => l.split(' ')[1]?.startsWith(command));
+  assert.ok(line, `a ${command} process in group ${pgid}`);
+  process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+}
