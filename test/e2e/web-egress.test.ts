@@ -78,6 +78,33 @@ describe('web egress through a real livekit-server', () => {
     // FileInfo is read from the file itself.
     assert.ok(Math.abs(Number(file.duration) / 1e9 - p.durationSec) < 0.2, 'FileInfo.duration matches ffprobe');
     assert.ok(file.size > 0n && file.startedAt > 0n && file.endedAt > file.startedAt);
+
+    // Upstream's metric names, with the finished egress counted.
+    const metrics = await (await fetch(`http://127.0.0.1:${svc.metricsPort}/metrics`)).text();
+    for (const name of [
+      'livekit_egress_available',
+      'livekit_egress_can_accept_request',
+      'livekit_egress_is_disabled',
+      'livekit_egress_is_terminating',
+      'livekit_node_cpu_load',
+      'livekit_egress_proc_rss_bytes',
+      'livekit_egress_pulse_sinks',
+      'livekit_load_ratio',
+    ]) {
+      assert.match(metrics, new RegExp(`^${name}\\{`, 'm'), name);
+    }
+    // The egress's own log: the recorder's, Chromium's and gst-launch's lines, closed with its end.
+    const { stdout: log } = await execFileAsync(path.join(REPO, 'bin/egress'), [
+      'logs',
+      info.egressId,
+      '--dir',
+      svc.logDir,
+    ]);
+    assert.match(log, /\[gst\] /);
+    assert.match(log, /\[recording\] active after/);
+    assert.match(log, /--- egress ended: EGRESS_COMPLETE/);
+
+    assert.match(metrics, /^livekit_egress_handler_results_total\{[^}]*type="web"[^}]*result="completed"[^}]*\} 1$/m);
   });
 
   test('two egresses at once both complete with playable files', async () => {

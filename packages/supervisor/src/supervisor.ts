@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Empty } from '@bufbuild/protobuf';
-import { EgressInfo, StopEgressRequest, UpdateStreamRequest } from '@livekit/protocol';
+import { EgressInfo, EgressStatus, StopEgressRequest, UpdateStreamRequest } from '@livekit/protocol';
 import {
   assertDestinationWritable,
   errors,
@@ -21,9 +21,13 @@ import {
 } from '@egress/shared/psrpc/index';
 import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
+import { countPulseSinks, type HandlerResult, type MetricsSource } from './http/metrics.js';
 import { Capacity, type RequestKind } from './pool/capacity.js';
+import { CpuMonitor } from './pool/cpu-monitor.js';
 import { RecorderProcess } from './pool/recorder-process.js';
 import { SpareRecorder } from './pool/spare-recorder.js';
+import { Reaper, RECORDER_ROOT_ENV } from './pool/reaper.js';
+import { EgressLogFile } from './logs/egress-log-file.js';
 import { IoReporter } from './rpc/io-reporter.js';
 
 export interface SupervisorOptions {
@@ -43,7 +47,7 @@ export type ShutdownMode = 'drain' | 'finalize';
  * The long-lived service: answers livekit-server over psrpc, admits work by capacity, runs one recorder
  * child per egress and reports every state change back through IOInfo.
  */
-export class Supervisor {
+export class Supervisor implements MetricsSource {
   readonly nodeId: string;
   private readonly active = new Map<string, ActiveEgress>();
   private readonly bus: RedisBus;
@@ -53,6 +57,13 @@ export class Supervisor {
   private readonly ioClient: Promise<PsrpcClient>;
   private readonly capacity: Capacity;
   private readonly spare: SpareRecorder | undefined;
+  private readonly reaper: Reaper;
+  /** Every recorder (and all it starts) carries this, so the reaper can tell our orphans from others. */
+  private readonly recorderEnv: NodeJS.ProcessEnv;
+  /** Measured load of the node and of each recorder's process group. */
+  readonly cpu = new CpuMonitor();
+  /** Called with each finished egress's request type and upstream result name (metrics). */
+  onResult: ((type: string, result: HandlerResult) => void) | undefined;
   private readonly topic: string[];
   private draining = false;
   private closing: Promise<void> | undefined;
@@ -87,11 +98,20 @@ export class Supervisor {
       },
     });
     this.capacity = new Capacity(config.cpu_cost);
+    this.recorderEnv = { [RECORDER_ROOT_ENV]: config.tmp_dir };
+    this.reaper = new Reaper({
+      tmpRoot: config.tmp_dir,
+      isActive: (id) => this.active.has(id),
+      livePgids: () => [...[...this.active.values()].map((e) => e.pid), this.spare?.pid].filter((p) => p !== undefined),
+      graceMs: config.pulse_sink_reap_grace_sec * 1000,
+      log: (msg, fields) => log.info(msg, { ...fields }),
+    });
     if (opts.spareRecorder !== false) {
       this.spare = new SpareRecorder(
         () =>
           new RecorderProcess({
             onOutput: (line) => log.debug(line, { source: 'spare recorder' }),
+            env: this.recorderEnv,
             ...(opts.recorderEntry ? { entry: opts.recorderEntry } : {}),
             ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
             ...(opts.hangTimeoutMs ? { hangTimeoutMs: opts.hangTimeoutMs } : {}),
@@ -122,6 +142,8 @@ export class Supervisor {
       handler: async () => new ListActiveEgressResponse({ egressIds: [...this.active.keys()] }),
     });
     this.spare?.fill();
+    this.cpu.start();
+    this.reaper.start();
     this.opts.log.info('egress service ready', { nodeID: this.nodeId, cpus: this.capacity.available() });
   }
 
@@ -154,16 +176,25 @@ export class Supervisor {
     this.capacity.reserve(req.egressId, kind);
     const egLog = log.child({ egressID: req.egressId });
     const info = startingInfo(req.egressId, req.roomId, req.roomName, req.request as EgressInfo['request']);
+    const logFile = openLogFile(config.log_dir, req.egressId, egLog);
     const egress = new ActiveEgress(plan, info, {
       io: this.io,
       log: egLog,
-      onOutput: (line, stream) => egLog.info(line, { source: 'recorder', stream }),
+      onOutput: (line, stream) => {
+        logFile?.write(line, stream);
+        egLog.info(line, { source: 'recorder', stream });
+      },
+      recorderEnv: this.recorderEnv,
       ...(this.opts.recorderEntry ? { recorderEntry: this.opts.recorderEntry } : {}),
       ...(this.opts.readyTimeoutMs ? { readyTimeoutMs: this.opts.readyTimeoutMs } : {}),
       ...(this.opts.hangTimeoutMs ? { hangTimeoutMs: this.opts.hangTimeoutMs } : {}),
     });
     this.active.set(req.egressId, egress);
-    void egress.ended.then(() => this.forget(req.egressId));
+    void egress.ended.then((end) => {
+      void logFile?.end(`${EgressStatus[end.status]} ${end.error || end.details}`);
+      this.onResult?.(egress.info.request.case ?? 'unknown', resultOf(end, this.draining));
+      return this.forget(req.egressId);
+    });
     // Control topics exist before the child does, so a StopEgress racing the start is not lost.
     await this.registerControl(plan);
     egLog.info('starting egress', { requestType: req.request.case, output: plan.outputs.file?.destination });
@@ -171,6 +202,7 @@ export class Supervisor {
     const reply = info.clone();
     const spare = await this.spare?.take();
     const [created, launched] = await Promise.allSettled([this.io.create(info), egress.launch(spare)]);
+    if (egress.pid && this.active.has(req.egressId)) this.cpu.watch(egress.pid);
     if (launched.status === 'rejected' || created.status === 'rejected') {
       const err = errors.from(
         launched.status === 'rejected' ? launched.reason : (created as PromiseRejectedResult).reason,
@@ -205,6 +237,8 @@ export class Supervisor {
   }
 
   private async forget(egressId: string): Promise<void> {
+    const pid = this.active.get(egressId)?.pid;
+    if (pid) this.cpu.unwatch(pid);
     this.active.delete(egressId);
     this.capacity.release(egressId);
     await Promise.all([
@@ -226,8 +260,53 @@ export class Supervisor {
         status: e.state,
         ageSec: Math.round((now - e.createdAt) / 1000),
         pid: e.pid,
+        cpu: e.pid ? Number(this.cpu.groupCpu(e.pid).toFixed(3)) : 0,
+        rssBytes: e.pid ? this.cpu.groupRssBytes(e.pid) : 0,
         output: e.plan.outputs.file ? path.basename(e.plan.outputs.file.destination) : undefined,
       })),
+    };
+  }
+
+  // ---- MetricsSource: what Prometheus scrapes ----
+
+  activeByType(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const e of this.active.values()) {
+      const type = e.info.request.case ?? 'unknown';
+      counts[type] = (counts[type] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  canAcceptRequest(): boolean {
+    return !this.draining && this.capacity.canAccept('web');
+  }
+
+  isDisabled(): boolean {
+    return this.draining;
+  }
+
+  isTerminating(): boolean {
+    return this.draining;
+  }
+
+  nodeCpuLoad(): number {
+    return this.cpu.nodeLoad();
+  }
+
+  procRssBytes(): number {
+    return this.cpu.totalRssBytes() + process.memoryUsage.rss();
+  }
+
+  pulseSinks(): Promise<number> {
+    return countPulseSinks();
+  }
+
+  loadRatio(): { cpu: number; memory: number; pulse: number } {
+    return {
+      cpu: this.cpu.nodeLoad(),
+      memory: 0,
+      pulse: this.active.size / this.opts.config.cpu_cost.max_pulse_clients,
     };
   }
 
@@ -248,6 +327,8 @@ export class Supervisor {
 
   private async closeWhenIdle(): Promise<void> {
     this.spare?.close();
+    this.cpu.stop();
+    await this.reaper.stop();
     await this.internal.deregister('StartEgress', this.topic).catch(() => undefined);
     await Promise.all([...this.active.values()].map((e) => e.ended));
     await this.io.drain(10_000);
@@ -268,6 +349,24 @@ function throttled(report: (err: unknown, context: string) => void): (err: unkno
     last.set(key, now);
     report(err, context);
   };
+}
+
+/** The egress's own log file; an unwritable log dir costs the file, not the recording. */
+function openLogFile(dir: string, egressId: string, log: Logger): EgressLogFile | undefined {
+  try {
+    return EgressLogFile.open(dir, egressId, { onError: (err) => log.warn('egress log file', { error: err.message }) });
+  } catch (err) {
+    log.warn('cannot open the egress log file', { dir, error: errors.from(err).message });
+    return undefined;
+  }
+}
+
+/** Upstream's livekit_egress_handler_results_total result names. */
+function resultOf(end: EgressInfo, draining: boolean): HandlerResult {
+  if (end.status === EgressStatus.EGRESS_COMPLETE)
+    return draining && /Process killed/.test(end.details) ? 'killed_shutdown' : 'completed';
+  if (end.status === EgressStatus.EGRESS_ABORTED) return 'aborted';
+  return 'process_error';
 }
 
 function kindOf(req: RpcStartEgressRequest): RequestKind {

@@ -212,6 +212,11 @@ export interface EgressConfig {
   tmp_dir: string;
   /** Where relative file paths of local (non-uploaded) outputs land, absolute. Default: the process cwd. */
   local_output_dir: string;
+  /**
+   * Per-egress log files (`<log_dir>/<egress_id>.log`, size-capped), read by `egress logs`.
+   * Default `<os.tmpdir()>/lk-egress-logs`.
+   */
+  log_dir: string;
   /** How many times a crashed recorder child is restarted before the egress fails. Default 2. */
   recorder_restarts: number;
   /** Chromium executable. Default `/usr/bin/chromium`. */
@@ -224,6 +229,7 @@ export const DEFAULT_TEMPLATE_PORT = 7980;
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 export const DEFAULT_RECORDER_RESTARTS = 2;
 export const DEFAULT_TMP_SUBDIR = 'lk-egress';
+export const DEFAULT_LOG_SUBDIR = 'lk-egress-logs';
 
 export const DEFAULT_CPU_COST: Readonly<CpuCostConfig> = Object.freeze({
   max_cpu_utilization: 0.8,

@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 /** The one entry point: `egress <command>`. */
+import { logs } from './logs.js';
 import { record } from './record.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: egress <command>
   serve [--config FILE]     run the service (config also from EGRESS_CONFIG_BODY / EGRESS_CONFIG_FILE)
   record <url> --out FILE   record a web page to a local MP4 with no server [--duration S --width W --height H --fps F]
+  logs <egressID>           print an egress's log, live or finished [--follow] [--dir DIR (default: EGRESS_LOG_DIR)]
 `;
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (argv: string[]) => Promise<number>> = { serve, record };
+const commands: Record<string, (argv: string[]) => Promise<number>> = { serve, record, logs };
 const run = command ? commands[command] : undefined;
 if (!run) {
   process.stderr.write(

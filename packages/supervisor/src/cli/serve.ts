@@ -1,5 +1,6 @@
 import { createLogger, errors, loadConfig, redactConfig } from '@egress/shared';
 import { startHealthServer } from '../http/health-server.js';
+import { EgressMetrics, startMetricsServer } from '../http/metrics.js';
 import { Supervisor, type ShutdownMode } from '../supervisor.js';
 
 /** `egress serve`: runs the service until a signal ends it; resolves with the exit code. */
@@ -28,6 +29,12 @@ export async function serve(argv: string[]): Promise<number> {
     return 1;
   }
   const health = config.health_port ? await startHealthServer(config.health_port, supervisor) : undefined;
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  if (config.prometheus_port) {
+    const metrics = new EgressMetrics(supervisor, { nodeId: config.node_id, clusterId: config.cluster_id });
+    supervisor.onResult = (type, result) => metrics.recordResult(type, result);
+    metricsServer = await startMetricsServer(config.prometheus_port, metrics);
+  }
   // A bug in one request's handling must not take down the recordings of others.
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: String(reason) }));
 
@@ -50,6 +57,7 @@ export async function serve(argv: string[]): Promise<number> {
       shutting = supervisor.shutdown(mode).then(
         () => {
           health?.close();
+          metricsServer?.close();
           log.info('shut down cleanly');
           resolve(0);
         },

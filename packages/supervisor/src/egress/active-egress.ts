@@ -24,6 +24,7 @@ export interface ActiveEgressDeps {
   readyTimeoutMs?: number;
   hangTimeoutMs?: number;
   recorderEntry?: string;
+  recorderEnv?: NodeJS.ProcessEnv;
 }
 
 export interface ActiveEgressEvents {
@@ -75,6 +76,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         ...(this.deps.readyTimeoutMs !== undefined ? { readyTimeoutMs: this.deps.readyTimeoutMs } : {}),
         ...(this.deps.hangTimeoutMs !== undefined ? { hangTimeoutMs: this.deps.hangTimeoutMs } : {}),
         ...(this.deps.recorderEntry !== undefined ? { entry: this.deps.recorderEntry } : {}),
+        ...(this.deps.recorderEnv !== undefined ? { env: this.deps.recorderEnv } : {}),
       });
     this.proc = proc;
     proc.setOutput(this.deps.onOutput);

@@ -77,7 +77,7 @@ export class EgressLogFile {
 
   /**
    * Creates `dir` if needed and opens (appending to) the egress's log. Throws on an invalid egress id,
-   * an invalid `maxBytes` or a directory that cannot be created; later write failures go to `onError`.
+   * an invalid `maxBytes`, or a directory or file that cannot be created; later failures go to `onError`.
    */
   static open(dir: string, egressId: string, opts: EgressLogFileOptions = {}): EgressLogFile {
     const file = egressLogPath(dir, egressId);
@@ -164,10 +164,15 @@ export class EgressLogFile {
       });
     })().then(
       () => {
-        // A fresh file; truncating also keeps the cap if the rename somehow did not happen.
-        this.stream = this.openStream(TRUNCATE);
-        this.bytes = 0;
         this.rotating = undefined;
+        try {
+          // A fresh file; truncating also keeps the cap if the rename somehow did not happen.
+          this.stream = this.openStream(TRUNCATE);
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+        this.bytes = 0;
         const queued = this.queue;
         this.queue = [];
         // In order; a line that needs yet another rotation re-queues itself and those after it.
@@ -181,8 +186,10 @@ export class EgressLogFile {
     );
   }
 
+  /** Opens synchronously (at open and once per rotation only), so a failure is known at once. */
   private openStream(flags: number): fs.WriteStream {
-    const s = fs.createWriteStream(this.path, { flags, mode: 0o600 });
+    const fd = fs.openSync(this.path, flags, 0o600);
+    const s = fs.createWriteStream(this.path, { fd });
     s.on('error', (err) => this.fail(err));
     return s;
   }

@@ -18,6 +18,11 @@ export class SpareRecorder {
     private readonly refillDelayMs = 3000,
   ) {}
 
+  /** The booted (or booting) spare's pid: a live recorder as far as the reaper is concerned. */
+  get pid(): number | undefined {
+    return this.spare?.pid;
+  }
+
   /** Boots a spare after `delayMs` unless one exists or is on its way. */
   fill(delayMs = 0): void {
     if (this.closed || this.spare || this.timer) return;
