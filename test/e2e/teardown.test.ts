@@ -42,7 +42,9 @@ describe('recorder teardown paths, with a sibling egress running', () => {
 
   before(async () => {
     page = await startTestPage();
-    svc = await startService('cpu_cost: { web_cpu_cost: 0.3 }');
+    // Two recordings fill this 2-core machine: lower the cost to admit both, and move the overload stop
+    // threshold to 100 % so the CPU guard does not end the sibling while the teardown paths are under test.
+    svc = await startService('cpu_cost: { web_cpu_cost: 0.3, max_cpu_utilization: 1.0 }');
     const sibling = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'sibling.mp4' }));
     siblingId = sibling.egressId;
     await waitForStatus(client, siblingId, [EgressStatus.EGRESS_ACTIVE]);

@@ -28,8 +28,9 @@ describe('web egress through a real livekit-server', () => {
 
   before(async () => {
     page = await startTestPage();
-    // Two 720p recordings must both be admitted on a 2-core machine: operators lower web_cpu_cost the same way.
-    svc = await startService('cpu_cost: { web_cpu_cost: 0.5 }');
+    // Two 720p recordings must both be admitted on a 2-core machine: operators lower web_cpu_cost the same way
+    // (and max_cpu_utilization 1.0 keeps the overload guard, tested on its own, out of this test).
+    svc = await startService('cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }');
   });
 
   after(async () => {

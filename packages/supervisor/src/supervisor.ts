@@ -23,6 +23,7 @@ import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
 import { countPulseSinks, type HandlerResult, type MetricsSource } from './http/metrics.js';
 import { Capacity, type RequestKind } from './pool/capacity.js';
+import { OverloadWatch } from './pool/overload-watch.js';
 import { CpuMonitor } from './pool/cpu-monitor.js';
 import { RecorderProcess } from './pool/recorder-process.js';
 import { SpareRecorder } from './pool/spare-recorder.js';
@@ -56,6 +57,10 @@ export class Supervisor implements MetricsSource {
   private readonly io: IoReporter;
   private readonly ioClient: Promise<PsrpcClient>;
   private readonly capacity: Capacity;
+  private readonly overload: OverloadWatch;
+  private loadTimer: NodeJS.Timeout | undefined;
+  /** Egresses this node stopped or killed for CPU, for the result metric. */
+  private readonly cpuActions = new Map<string, HandlerResult>();
   private readonly spare: SpareRecorder | undefined;
   private readonly reaper: Reaper;
   /** Every recorder (and all it starts) carries this, so the reaper can tell our orphans from others. */
@@ -98,6 +103,7 @@ export class Supervisor implements MetricsSource {
       },
     });
     this.capacity = new Capacity(config.cpu_cost);
+    this.overload = new OverloadWatch(config.cpu_cost);
     this.recorderEnv = { [RECORDER_ROOT_ENV]: config.tmp_dir };
     this.reaper = new Reaper({
       tmpRoot: config.tmp_dir,
@@ -144,13 +150,19 @@ export class Supervisor implements MetricsSource {
     this.spare?.fill();
     this.cpu.start();
     this.reaper.start();
+    this.loadTimer = setInterval(() => this.onLoadTick(), 1000);
+    this.loadTimer.unref();
     this.opts.log.info('egress service ready', { nodeID: this.nodeId, cpus: this.capacity.available() });
   }
 
   /** Upstream's bid: -1 = no bid, 0.5 idle (keeps idle nodes for heavy work), 1 busy with room. */
   affinity(req: RpcStartEgressRequest): number {
     if (this.draining) return -1;
-    if (!this.capacity.canAccept(kindOf(req))) return -1;
+    const reason = this.capacity.explainReject(kindOf(req), Date.now(), { estimatedCpu: req.estimatedCpu });
+    if (reason) {
+      this.opts.log.info('not bidding for a request', { egressID: req.egressId, reason });
+      return -1;
+    }
     return this.active.size === 0 ? 0.5 : 1;
   }
 
@@ -172,7 +184,11 @@ export class Supervisor implements MetricsSource {
       await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
     }
     const kind = kindOf(req);
-    if (!this.capacity.canAccept(kind)) throw errors.unavailable('not enough CPU');
+    const reject = this.capacity.explainReject(kind, Date.now(), { estimatedCpu: req.estimatedCpu });
+    if (reject) {
+      log.info('rejecting a request', { egressID: req.egressId, reason: reject });
+      throw errors.unavailable(reject);
+    }
     this.capacity.reserve(req.egressId, kind);
     const egLog = log.child({ egressID: req.egressId });
     const info = startingInfo(req.egressId, req.roomId, req.roomName, req.request as EgressInfo['request']);
@@ -192,7 +208,9 @@ export class Supervisor implements MetricsSource {
     this.active.set(req.egressId, egress);
     void egress.ended.then((end) => {
       void logFile?.end(`${EgressStatus[end.status]} ${end.error || end.details}`);
-      this.onResult?.(egress.info.request.case ?? 'unknown', resultOf(end, this.draining));
+      const result = this.cpuActions.get(req.egressId) ?? resultOf(end, this.draining);
+      this.cpuActions.delete(req.egressId);
+      this.onResult?.(egress.info.request.case ?? 'unknown', result);
       return this.forget(req.egressId);
     });
     // Control topics exist before the child does, so a StopEgress racing the start is not lost.
@@ -303,11 +321,33 @@ export class Supervisor implements MetricsSource {
   }
 
   loadRatio(): { cpu: number; memory: number; pulse: number } {
-    return {
-      cpu: this.cpu.nodeLoad(),
-      memory: 0,
-      pulse: this.active.size / this.opts.config.cpu_cost.max_pulse_clients,
-    };
+    return this.capacity.loadRatio();
+  }
+
+  /**
+   * Once a second: measured CPU and memory feed admission, and sustained overload stops the heaviest
+   * egress gracefully (EOS, file kept), then kills it if the node stays overloaded past the grace.
+   */
+  private onLoadTick(): void {
+    const now = Date.now();
+    for (const e of this.active.values()) if (e.pid) this.capacity.updateMeasured(e.egressId, this.cpu.groupCpu(e.pid));
+    this.capacity.updateMemory(this.cpu.totalRssBytes());
+    const nodeLoad = this.cpu.nodeLoad();
+    this.capacity.updateNodeLoad(nodeLoad);
+    const decision = this.overload.tick({ nodeLoad, egresses: this.capacity.egresses(), now });
+    if (decision.stop) {
+      this.opts.log.warn('stopping an egress: CPU exhausted', { egressID: decision.stop, reason: decision.reason });
+      this.cpuActions.set(decision.stop, 'stopped_cpu');
+      this.active.get(decision.stop)?.stop('CPU exhausted');
+    }
+    if (decision.kill) {
+      this.opts.log.error('killing an egress: CPU still exhausted', {
+        egressID: decision.kill,
+        reason: decision.reason,
+      });
+      this.cpuActions.set(decision.kill, 'killed_cpu');
+      this.active.get(decision.kill)?.kill(`CPU exhausted: ${decision.reason ?? ''}`);
+    }
   }
 
   get isDraining(): boolean {
@@ -326,11 +366,13 @@ export class Supervisor implements MetricsSource {
   }
 
   private async closeWhenIdle(): Promise<void> {
-    this.spare?.close();
-    this.cpu.stop();
-    await this.reaper.stop();
     await this.internal.deregister('StartEgress', this.topic).catch(() => undefined);
+    this.spare?.close();
+    await this.reaper.stop();
+    // Load keeps being watched while recordings run out: a drain can last hours.
     await Promise.all([...this.active.values()].map((e) => e.ended));
+    clearInterval(this.loadTimer);
+    this.cpu.stop();
     await this.io.drain(10_000);
     await this.internal.close();
     await this.handler.close();

@@ -12,7 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import { connect, type Browser, type ConnectionTransport, type ConsoleMessage, type Page } from 'puppeteer-core';
 import treeKill from 'tree-kill';
 import { EgressError, type ChromePlan } from '@egress/shared';
-import { delay, descendantsOf, describeExit, exitOf, forEachLine, isRunning, pidAlive } from '../media/process.js';
+import { delay, descendantsOf, describeExit, exitOf, isRunning, pidAlive, tailOutput } from '../media/process.js';
 
 /** Where and how Chromium runs. */
 export interface ChromiumOptions {
@@ -175,14 +175,7 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
       detached: false,
       env: { ...process.env, DISPLAY: options.display, PULSE_SINK: options.pulseSink, TMPDIR: tmpDir },
     });
-    const output: string[] = [];
-    const onOutput = (line: string): void => {
-      output.push(line);
-      if (output.length > 20) output.shift();
-      log(line);
-    };
-    forEachLine(child.stdout, onOutput);
-    forEachLine(child.stderr, onOutput);
+    const output = tailOutput(child, log);
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
     const attach = async (): Promise<{ browser: Browser; page: Page }> => {

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { delay, describeExit, exitOf, forEachLine, terminate, type ExitStatus } from '../media/process.js';
+import { delay, describeExit, exitOf, tailOutput, terminate, type ExitStatus } from '../media/process.js';
 
 /** Options for {@link startXvfb}. */
 export interface XvfbOptions {
@@ -38,14 +38,7 @@ export async function startXvfb(options: XvfbOptions): Promise<XvfbDisplay> {
   // Local clients still reach the display through Linux's abstract socket; no TCP, no socket file.
   const args = ['-displayfd', '3', '-screen', '0', screen, '-nolisten', 'tcp', '-nolisten', 'unix'];
   const child = spawn('Xvfb', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: false });
-  const output: string[] = [];
-  const onOutput = (line: string): void => {
-    output.push(line);
-    if (output.length > 20) output.shift();
-    log(line);
-  };
-  forEachLine(child.stdout, onOutput);
-  forEachLine(child.stderr, onOutput);
+  const output = tailOutput(child, log);
   const exited = exitOf(child);
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 

@@ -65,6 +65,22 @@ export function forEachLine(stream: Readable | null | undefined, onLine: (line: 
   });
 }
 
+/**
+ * Sends every output line of a child to `log` and keeps its last `keep` lines, so a failure report can
+ * quote what the process said last.
+ */
+export function tailOutput(child: ChildProcess, log: (line: string) => void, keep = 20): string[] {
+  const tail: string[] = [];
+  const onLine = (line: string): void => {
+    tail.push(line);
+    if (tail.length > keep) tail.shift();
+    log(line);
+  };
+  forEachLine(child.stdout, onLine);
+  forEachLine(child.stderr, onLine);
+  return tail;
+}
+
 /** Resolves after `ms`; the timer does not keep the process alive. */
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
