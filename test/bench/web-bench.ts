@@ -18,6 +18,9 @@ import { groupCpuSec, median, pidsCpuSec, rssBytes } from './proc-stats.js';
 
 const N = Number(process.env.BENCH_N ?? 5);
 const RECORD_SEC = Number(process.env.BENCH_RECORD_SEC ?? 10);
+/** CPU is compared in steady state: both sides skip the first seconds after their capture starts. */
+const WARMUP_SEC = 2;
+const WINDOW_SEC = RECORD_SEC - WARMUP_SEC;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run {
@@ -30,7 +33,16 @@ interface Run {
   fps: number;
 }
 
-async function measureOurs(pageUrl: string): Promise<{ runs: Run[]; idle: { cpuPerSec: number; rssMb: number } }> {
+/**
+ * Our runs, with a baseline run after each of the first three so both sides see the same machine
+ * conditions (the machine is shared and its load drifts).
+ */
+async function measure(pageUrl: string): Promise<{
+  runs: Run[];
+  baselines: { cpuPerSec: number; fps: number }[];
+  idle: { cpuPerSec: number; rssMb: number };
+}> {
+  const baselines: { cpuPerSec: number; fps: number }[] = [];
   const svc = await startService();
   const client = egressClient();
   const supPid = svc.proc.pid!;
@@ -51,10 +63,11 @@ async function measureOurs(pageUrl: string): Promise<{ runs: Run[]; idle: { cpuP
       await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
       const tActive = Date.now();
       const pid = (await health()).egresses.find((e) => e.egressId === info.egressId)!.pid;
+      await sleep(WARMUP_SEC * 1000 - (Date.now() - tActive));
       const r0 = groupCpuSec(pid);
       const n0 = pidsCpuSec([pid]);
       const s0 = pidsCpuSec([supPid]);
-      await sleep(RECORD_SEC * 1000);
+      await sleep(WINDOW_SEC * 1000);
       const r1 = groupCpuSec(pid);
       const n1 = pidsCpuSec([pid]);
       const s1 = pidsCpuSec([supPid]);
@@ -69,15 +82,21 @@ async function measureOurs(pageUrl: string): Promise<{ runs: Run[]; idle: { cpuP
       runs.push({
         startToActiveSec: (tActive - t0) / 1000,
         stopToCompleteSec: (tDone - tStop) / 1000,
-        recorderCpuPerSec: (r1 - r0) / RECORD_SEC,
-        recorderNodeCpuPerSec: (n1 - n0) / RECORD_SEC,
-        supervisorCpuPerSec: (s1 - s0) / RECORD_SEC,
+        recorderCpuPerSec: (r1 - r0) / WINDOW_SEC,
+        recorderNodeCpuPerSec: (n1 - n0) / WINDOW_SEC,
+        supervisorCpuPerSec: (s1 - s0) / WINDOW_SEC,
         fps: p.fps,
       });
       process.stderr.write(`ours ${i + 1}/${N}: ${JSON.stringify(runs.at(-1))}\n`);
       await sleep(1000);
+      if (i < 3) {
+        baselines.push(await measureBaseline(pageUrl));
+        process.stderr.write(`baseline ${i + 1}/3: ${JSON.stringify(baselines.at(-1))}\n`);
+        // Let the killed baseline Chromium's teardown finish before the next start is timed.
+        await sleep(5000);
+      }
     }
-    return { runs, idle };
+    return { runs, baselines, idle };
   } finally {
     await svc.stop('SIGTERM');
   }
@@ -122,7 +141,8 @@ async function measureBaseline(pageUrl: string): Promise<{ cpuPerSec: number; fp
       detached: true,
     });
     procs.push(chrome);
-    await sleep(3000);
+    // About when our recorder starts its capture: once Chromium is up and the page has loaded.
+    await sleep(1000);
     const out = path.join(dir, 'baseline.mp4');
     const argv = buildWebPipeline({
       source: { audioOnly: false, videoOnly: false },
@@ -133,15 +153,15 @@ async function measureBaseline(pageUrl: string): Promise<{ cpuPerSec: number; fp
     });
     const gst = spawn('gst-launch-1.0', ['-e', ...argv], { stdio: 'ignore' });
     procs.push(gst);
-    await sleep(1000);
+    await sleep(WARMUP_SEC * 1000);
     const pids = () => [xvfb.pid!, gst.pid!, ...groupPids(chrome.pid!)];
     const c0 = pidsCpuSec(pids());
-    await sleep(RECORD_SEC * 1000);
+    await sleep(WINDOW_SEC * 1000);
     const c1 = pidsCpuSec(pids());
     gst.kill('SIGINT');
     await new Promise((r) => gst.once('exit', r));
     const p = await probe(out);
-    return { cpuPerSec: (c1 - c0) / RECORD_SEC, fps: p.fps };
+    return { cpuPerSec: (c1 - c0) / WINDOW_SEC, fps: p.fps };
   } finally {
     for (const p of [...procs].reverse()) {
       try {
@@ -165,9 +185,8 @@ async function main(): Promise<void> {
   const page = await startTestPage();
   try {
     const url = page.urlFor();
-    const ours = await measureOurs(url);
-    const baselines = [];
-    for (let i = 0; i < Math.min(N, 3); i++) baselines.push(await measureBaseline(url));
+    const ours = await measure(url);
+    const baselines = ours.baselines;
     const m = (k: keyof Run) => median(ours.runs.map((r) => r[k]));
     const baseCpu = median(baselines.map((b) => b.cpuPerSec));
     const result = {
@@ -210,7 +229,7 @@ async function main(): Promise<void> {
       ['baseline fps', result.baselineFps.toFixed(2), ''],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));
-    process.stdout.write(`\nweb egress, 720p30, ${N} runs of ${RECORD_SEC} s\n`);
+    process.stdout.write(`\nweb egress, 720p30, ${N} runs of ${RECORD_SEC} s (CPU over the last ${WINDOW_SEC} s)\n`);
     for (const [k, v, t] of rows) process.stdout.write(`${k.padEnd(w)}  ${v.padEnd(22)} ${t}\n`);
     process.stdout.write(`\n${JSON.stringify(result, null, 2)}\n`);
   } finally {
