@@ -59,6 +59,7 @@ export class Supervisor implements MetricsSource {
   private readonly capacity: Capacity;
   private readonly overload: OverloadWatch;
   private loadTimer: NodeJS.Timeout | undefined;
+  private idleTicks = 0;
   /** Egresses this node stopped or killed for CPU, for the result metric. */
   private readonly cpuActions = new Map<string, HandlerResult>();
   private readonly spare: SpareRecorder | undefined;
@@ -148,7 +149,7 @@ export class Supervisor implements MetricsSource {
       handler: async () => new ListActiveEgressResponse({ egressIds: [...this.active.keys()] }),
     });
     this.spare?.fill();
-    this.cpu.start();
+    this.cpu.sample();
     this.reaper.start();
     this.loadTimer = setInterval(() => this.onLoadTick(), 1000);
     this.loadTimer.unref();
@@ -329,6 +330,9 @@ export class Supervisor implements MetricsSource {
    * egress gracefully (EOS, file kept), then kills it if the node stays overloaded past the grace.
    */
   private onLoadTick(): void {
+    // An idle node has nothing to admit against or stop: sampling every 5 s keeps its own cost near zero.
+    if (this.active.size === 0 && ++this.idleTicks % 5 !== 0) return;
+    this.cpu.sample();
     const now = Date.now();
     for (const e of this.active.values()) if (e.pid) this.capacity.updateMeasured(e.egressId, this.cpu.groupCpu(e.pid));
     this.capacity.updateMemory(this.cpu.totalRssBytes());
@@ -372,7 +376,6 @@ export class Supervisor implements MetricsSource {
     // Load keeps being watched while recordings run out: a drain can last hours.
     await Promise.all([...this.active.values()].map((e) => e.ended));
     clearInterval(this.loadTimer);
-    this.cpu.stop();
     await this.io.drain(10_000);
     await this.internal.close();
     await this.handler.close();

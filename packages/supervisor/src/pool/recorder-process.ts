@@ -130,8 +130,9 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
   }
 
   private startHeartbeat(): void {
-    const every = this.opts.pingIntervalMs ?? 1000;
     const hang = this.opts.hangTimeoutMs ?? 5000;
+    // At least two pings fit in the hang timeout, so one lost message is not a hang.
+    const every = this.opts.pingIntervalMs ?? Math.min(2000, hang / 3);
     this.lastPong = Date.now();
     this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastPong > hang) {
