@@ -52,7 +52,8 @@ export class EgressMetrics {
   ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node_id: labels.nodeId, cluster_id: labels.clusterId });
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop lag histogram samples every 10 ms by default, which alone costs an idle node ~1 % CPU.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
     const flag = (b: boolean) => (b ? 1 : 0);
 
     new Gauge({
