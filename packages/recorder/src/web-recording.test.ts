@@ -248,33 +248,24 @@ describe('WebRecording', { timeout: 120_000 }, () => {
     t.diagnostic(`${info.error?.message}; kept ${probe.durationMs} ms`);
   });
 
-  it('records audio only', async () => {
-    const s = session({}, { source: { audioOnly: true } });
-    await s.rec.start();
-    await delay(2500);
-    s.rec.stop('StopEgress API');
-    const info = await s.rec.ended;
-    assert.equal(info.state, 'complete');
-    const probe = await finished(s, info);
-    assert.deepEqual(
-      probe?.streams.map((st) => st.codecName),
-      ['aac'],
-    );
-  });
-
-  it('records video only', async () => {
-    const s = session({}, { source: { videoOnly: true } });
-    await s.rec.start();
-    await delay(2500);
-    s.rec.stop('StopEgress API');
-    const info = await s.rec.ended;
-    assert.equal(info.state, 'complete');
-    const probe = await finished(s, info);
-    assert.deepEqual(
-      probe?.streams.map((st) => st.codecName),
-      ['h264'],
-    );
-  });
+  for (const [what, source, codecs] of [
+    ['audio only', { audioOnly: true }, ['aac']],
+    ['video only', { videoOnly: true }, ['h264']],
+  ] as const) {
+    it(`records ${what}`, async () => {
+      const s = session({}, { source });
+      await s.rec.start();
+      await delay(2500);
+      s.rec.stop('StopEgress API');
+      const info = await s.rec.ended;
+      assert.equal(info.state, 'complete');
+      const probe = await finished(s, info);
+      assert.deepEqual(
+        probe?.streams.map((st) => st.codecName),
+        codecs,
+      );
+    });
+  }
 
   it('abort() kills everything at once and delivers nothing', async () => {
     const s = session();

@@ -103,7 +103,7 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** Renders a value for an error message without dumping huge or secret-looking blobs. */
 export function showValue(value: unknown): string {
   if (value === undefined) return '(missing)';
-  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  const text = JSON.stringify(value) ?? String(value);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 

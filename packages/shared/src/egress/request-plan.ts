@@ -86,16 +86,19 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
   throw new EgressError('unimplemented', `request: ${r.case} egress is not supported yet; only web is`);
 }
 
-function webSource(url: string, audioOnly: boolean, videoOnly: boolean, awaitStart: boolean, field: string) {
-  let parsed: URL;
+/** Only http(s) pages are recorded: file:, data: or chrome: URLs would expose the recorder's own machine. */
+export function assertHttpUrl(url: string, field: string): void {
+  let protocol: string;
   try {
-    parsed = new URL(url);
+    protocol = new URL(url).protocol;
   } catch {
-    throw errors.invalidArgument(`${field}.url`, url, 'must be an http(s) URL');
+    throw errors.invalidArgument(field, url, 'must be an http(s) URL');
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw errors.invalidArgument(`${field}.url`, url, 'must be an http(s) URL');
-  }
+  if (protocol !== 'http:' && protocol !== 'https:') throw errors.invalidArgument(field, url, 'must be an http(s) URL');
+}
+
+function webSource(url: string, audioOnly: boolean, videoOnly: boolean, awaitStart: boolean, field: string) {
+  assertHttpUrl(url, `${field}.url`);
   if (audioOnly && videoOnly) {
     throw errors.invalidArgument(`${field}.audio_only`, true, 'audio_only and video_only cannot both be set');
   }

@@ -1,7 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodingFromRequest, errors, x264PresetFor, type EndInfo, type RecordingPlan } from '@egress/shared';
+import {
+  assertHttpUrl,
+  encodingFromRequest,
+  errors,
+  x264PresetFor,
+  type EndInfo,
+  type RecordingPlan,
+} from '@egress/shared';
 import { describeExit, RecorderProcess } from '../pool/recorder-process.js';
 import { newId } from '@egress/shared/psrpc/ids';
 
@@ -44,14 +51,7 @@ export function recordPlan(argv: string[], cwd = process.cwd()): { plan: Recordi
   if (durationSec !== undefined && !(durationSec > 0)) {
     throw errors.invalidArgument('--duration', values.duration, 'must be a positive number of seconds');
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw errors.invalidArgument('url', url, 'must be an http(s) URL');
-  }
-  if (!['http:', 'https:'].includes(parsed.protocol))
-    throw errors.invalidArgument('url', url, 'must be an http(s) URL');
+  assertHttpUrl(url, 'url');
   const egressId = newId('EG_');
   const destination = path.resolve(cwd, values.out.endsWith('.mp4') ? values.out : `${values.out}.mp4`);
   const plan: RecordingPlan = {

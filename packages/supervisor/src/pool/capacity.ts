@@ -96,25 +96,8 @@ export class Capacity {
 
   /** The configured CPU cost of a kind, in cores. */
   costOf(kind: RequestKind): number {
-    const c = this.costs;
-    switch (kind) {
-      case 'room_composite':
-        return c.room_composite_cpu_cost;
-      case 'audio_room_composite':
-        return c.audio_room_composite_cpu_cost;
-      case 'sdk_audio_room_composite':
-        return c.sdk_audio_room_composite_cpu_cost;
-      case 'web':
-        return c.web_cpu_cost;
-      case 'audio_web':
-        return c.audio_web_cpu_cost;
-      case 'participant':
-        return c.participant_cpu_cost;
-      case 'track_composite':
-        return c.track_composite_cpu_cost;
-      case 'track':
-        return c.track_cpu_cost;
-    }
+    // Every kind has a `<kind>_cpu_cost` key, as in upstream's config.
+    return this.costs[`${kind}_cpu_cost`];
   }
 
   /** The configured memory cost of a kind, in GB. */
