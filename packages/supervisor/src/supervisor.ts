@@ -59,7 +59,8 @@ export class Supervisor implements MetricsSource {
   private readonly capacity: Capacity;
   private readonly overload: OverloadWatch;
   private loadTimer: NodeJS.Timeout | undefined;
-  private idleTicks = 0;
+  private loadTimerMs = 0;
+  private loadStopped = false;
   /** Egresses this node stopped or killed for CPU, for the result metric. */
   private readonly cpuActions = new Map<string, HandlerResult>();
   private readonly spare: SpareRecorder | undefined;
@@ -121,7 +122,8 @@ export class Supervisor implements MetricsSource {
             env: this.recorderEnv,
             ...(opts.recorderEntry ? { entry: opts.recorderEntry } : {}),
             ...(opts.readyTimeoutMs ? { readyTimeoutMs: opts.readyTimeoutMs } : {}),
-            ...(opts.hangTimeoutMs ? { hangTimeoutMs: opts.hangTimeoutMs } : {}),
+            // A spare does no work: a slow heartbeat keeps an idle node quiet until it is handed out.
+            hangTimeoutMs: Math.max(30_000, 6 * (opts.hangTimeoutMs ?? 5000)),
           }),
         log,
       );
@@ -151,8 +153,7 @@ export class Supervisor implements MetricsSource {
     this.spare?.fill();
     this.cpu.sample();
     this.reaper.start();
-    this.loadTimer = setInterval(() => this.onLoadTick(), 1000);
-    this.loadTimer.unref();
+    this.scheduleLoadTick();
     this.opts.log.info('egress service ready', { nodeID: this.nodeId, cpus: this.capacity.available() });
   }
 
@@ -207,6 +208,7 @@ export class Supervisor implements MetricsSource {
       ...(this.opts.hangTimeoutMs ? { hangTimeoutMs: this.opts.hangTimeoutMs } : {}),
     });
     this.active.set(req.egressId, egress);
+    this.scheduleLoadTick();
     void egress.ended.then((end) => {
       void logFile?.end(`${EgressStatus[end.status]} ${end.error || end.details}`);
       const result = this.cpuActions.get(req.egressId) ?? resultOf(end, this.draining);
@@ -329,9 +331,25 @@ export class Supervisor implements MetricsSource {
    * Once a second: measured CPU and memory feed admission, and sustained overload stops the heaviest
    * egress gracefully (EOS, file kept), then kills it if the node stays overloaded past the grace.
    */
+  /**
+   * Samples load every second while egresses run and every 5 s while idle: an idle node has nothing to
+   * stop, and each wakeup costs it CPU.
+   */
+  private scheduleLoadTick(): void {
+    const every = this.active.size > 0 ? 1000 : 5000;
+    if (this.loadStopped) return;
+    if (this.loadTimer && this.loadTimerMs === every) return;
+    clearTimeout(this.loadTimer);
+    this.loadTimerMs = every;
+    this.loadTimer = setTimeout(() => {
+      this.loadTimer = undefined;
+      this.onLoadTick();
+      this.scheduleLoadTick();
+    }, every);
+    this.loadTimer.unref();
+  }
+
   private onLoadTick(): void {
-    // An idle node has nothing to admit against or stop: sampling every 5 s keeps its own cost near zero.
-    if (this.active.size === 0 && ++this.idleTicks % 5 !== 0) return;
     this.cpu.sample();
     const now = Date.now();
     for (const e of this.active.values()) if (e.pid) this.capacity.updateMeasured(e.egressId, this.cpu.groupCpu(e.pid));
@@ -375,7 +393,8 @@ export class Supervisor implements MetricsSource {
     await this.reaper.stop();
     // Load keeps being watched while recordings run out: a drain can last hours.
     await Promise.all([...this.active.values()].map((e) => e.ended));
-    clearInterval(this.loadTimer);
+    this.loadStopped = true;
+    clearTimeout(this.loadTimer);
     await this.io.drain(10_000);
     await this.internal.close();
     await this.handler.close();

@@ -80,6 +80,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       });
     this.proc = proc;
     proc.setOutput(this.deps.onOutput);
+    if (spare) spare.setHangTimeout(this.deps.hangTimeoutMs ?? 5000);
     proc.on('message', (ev) => this.onChildEvent(ev));
     proc.on('malformed', (err) => this.deps.log.warn('bad message from recorder', { error: err.message }));
     proc.on('exit', (e) => void this.onExit(e));

@@ -10,7 +10,7 @@
  * - sinks are named after the egress id (`EG_...`), scratch dirs are `<tmp_dir>/<egress id>`;
  * - X locks name the pid of the server holding the display.
  */
-import type { Dirent } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { lstat, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -138,10 +138,12 @@ interface Proc {
   marked: boolean;
 }
 
-async function readProc(pid: number, isMarker: (entry: string) => boolean): Promise<Proc | undefined> {
+// procfs reads never block on a disk; synchronous ones skip a thread-pool round trip per file, which made
+// the periodic scan of every process most of an idle supervisor's CPU.
+function readProc(pid: number, isMarker: (entry: string) => boolean): Proc | undefined {
   let stat: string;
   try {
-    stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined; // gone meanwhile
   }
@@ -152,7 +154,7 @@ async function readProc(pid: number, isMarker: (entry: string) => boolean): Prom
   if (!Number.isInteger(ppid) || !Number.isInteger(pgid)) return undefined;
   let marked = false;
   try {
-    marked = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').some(isMarker);
+    marked = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some(isMarker);
   } catch {
     // another user's process, or gone: not ours
   }
@@ -180,9 +182,14 @@ function markerMatcher(tmpRoot: string): (entry: string) => boolean {
 async function reapProcesses(o: ReapOptions, report: ReapReport): Promise<void> {
   if (!o.tmpRoot) return;
   const isMarker = markerMatcher(o.tmpRoot);
-  const pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
+  const pids = readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number);
   const procs = new Map<number, Proc>();
-  for (const p of await Promise.all(pids.map((pid) => readProc(pid, isMarker)))) if (p) procs.set(p.pid, p);
+  for (const pid of pids) {
+    const p = readProc(pid, isMarker);
+    if (p) procs.set(p.pid, p);
+  }
 
   const live = new Set(typeof o.livePgids === 'function' ? o.livePgids() : o.livePgids);
   const protectedPids = new Set([0, 1, process.pid, process.ppid]);

@@ -46,10 +46,14 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
   private pingTimer: NodeJS.Timeout | undefined;
   private exitInfo: ExitInfo | undefined;
   private output: OutputSink;
+  private hangMs: number;
+  private pingMs: number | undefined;
 
   constructor(private readonly opts: RecorderProcessOptions) {
     super();
     this.output = opts.onOutput;
+    this.hangMs = opts.hangTimeoutMs ?? 5000;
+    this.pingMs = opts.pingIntervalMs;
     this.child = fork(opts.entry ?? RECORDER_MAIN, [], {
       detached: true,
       // The test runner's own flags must not turn a recorder into a test process.
@@ -129,10 +133,23 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
     this.startHeartbeat();
   }
 
+  /**
+   * Changes the hang timeout (and so the ping cadence): a spare is watched slowly because every wakeup
+   * costs an idle node CPU, and is switched to the egress cadence when it is handed out.
+   */
+  setHangTimeout(hangTimeoutMs: number): void {
+    this.hangMs = hangTimeoutMs;
+    this.pingMs = undefined;
+    if (this.pingTimer && !this.exitInfo) {
+      clearInterval(this.pingTimer);
+      this.startHeartbeat();
+    }
+  }
+
   private startHeartbeat(): void {
-    const hang = this.opts.hangTimeoutMs ?? 5000;
+    const hang = this.hangMs;
     // At least two pings fit in the hang timeout, so one lost message is not a hang.
-    const every = this.opts.pingIntervalMs ?? Math.min(2000, hang / 3);
+    const every = this.pingMs ?? hang / 3;
     this.lastPong = Date.now();
     this.pingTimer = setInterval(() => {
       if (Date.now() - this.lastPong > hang) {

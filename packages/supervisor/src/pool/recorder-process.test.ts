@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RecordingPlan } from '@egress/shared';
+import { RecorderProcess } from './recorder-process.js';
+
+const FAKE = fileURLToPath(new URL('../testing/fake-recorder.js', import.meta.url));
+
+test('a slowly watched spare switched to a short hang timeout is declared hung on that timeout', async () => {
+  const proc = new RecorderProcess({
+    onOutput: () => undefined,
+    entry: FAKE,
+    env: { FAKE_RECORDER_MODE: 'hang-after-active' },
+    hangTimeoutMs: 60_000,
+  });
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'rp-test-'));
+  try {
+    await proc.waitReady();
+    proc.setHangTimeout(600);
+    const hung = once(proc, 'hung');
+    // The fake recorder reads only tmpDir from the plan.
+    proc.send({ type: 'start', plan: { tmpDir: path.join(tmp, 'eg') } as RecordingPlan });
+    // With the spare's 60 s timeout this would outlast the test's own timeout.
+    await Promise.race([
+      hung,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('not declared hung within 10 s')), 10_000).unref()),
+    ]);
+    const exit = await proc.exited;
+    assert.match(exit.killedFor ?? '', /no heartbeat for 0.6 s/);
+  } finally {
+    proc.kill('test over');
+    await proc.exited;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
