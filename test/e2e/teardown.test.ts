@@ -1,12 +1,15 @@
 /**
- * Every way a recorder can die, one at a time, with a sibling egress recording throughout: the victim
- * ends FAILED naming the cause, what it captured is still delivered as a playable file, nothing of its
- * process tree or its pulse sink remains, and the sibling completes untouched.
+ * Every way a recorder can die, one at a time, with a sibling egress recording throughout. Restarts off:
+ * the victim ends FAILED naming the cause and what it captured is still delivered as a playable file.
+ * Restarts on: the egress stays ACTIVE, a fresh recorder continues into a second part, and both parts play.
+ * Either way nothing of the dead recorder's process tree or its pulse sink remains, and the sibling
+ * completes untouched.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
+import path from 'node:path';
+import { EgressStatus, EncodedFileOutput, type EgressInfo } from 'livekit-server-sdk';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import { leftovers, leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
@@ -26,86 +29,142 @@ function groupMembers(pgid: number): string[] {
   }
 }
 
-describe('recorder teardown paths, with a sibling egress running', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
-  let siblingId: string;
-  const client = egressClient();
+type Cause = [name: string, kill: (pgid: number) => void, cause: RegExp];
 
-  const recorderPid = async (egressId: string): Promise<number> => {
-    const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
-    const status = (await res.json()) as { egresses: { egressId: string; pid: number }[] };
-    const pid = status.egresses.find((e) => e.egressId === egressId)?.pid;
-    assert.ok(pid, `recorder pid of ${egressId}`);
-    return pid;
-  };
+const CAUSES: Cause[] = [
+  [
+    'SIGKILL of the recorder',
+    (pgid) => process.kill(pgid, 'SIGKILL'),
+    /recorder process ended unexpectedly \(signal SIGKILL\)/,
+  ],
+  ['death of its Chromium', (pgid) => killIn(pgid, '/usr/lib/chromium/chromium'), /[Cc]hromium/],
+  ['death of its gst-launch', (pgid) => killIn(pgid, 'gst-launch-1.0'), /gst|pipeline/],
+  ['death of its Xvfb', (pgid) => killIn(pgid, 'Xvfb'), /Xvfb|display/],
+  // The recorder's own Node process freezes (its children run on): only the missed heartbeat tells.
+  ['a hang of the recorder', (pgid) => process.kill(pgid, 'SIGSTOP'), /no heartbeat for 5 s/],
+];
 
-  before(async () => {
-    page = await startTestPage();
-    // Two recordings fill this 2-core machine: lower the cost to admit both, and move the overload stop
-    // threshold to 100 % so the CPU guard does not end the sibling while the teardown paths are under test.
-    svc = await startService('cpu_cost: { web_cpu_cost: 0.3, max_cpu_utilization: 1.0 }');
-    const sibling = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'sibling.mp4' }));
-    siblingId = sibling.egressId;
-    await waitForStatus(client, siblingId, [EgressStatus.EGRESS_ACTIVE]);
-  });
+for (const restarts of [0, 1]) {
+  describe(`recorder teardown paths, recorder_restarts ${restarts}, with a sibling egress running`, () => {
+    let svc: RunningService;
+    let page: TestPageServer;
+    let siblingId: string;
+    const client = egressClient();
 
-  after(async () => {
-    assert.equal(await svc.stop('SIGTERM'), 0);
-    await page.close();
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
+    const recorderPid = async (egressId: string): Promise<number> => {
+      const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
+      const status = (await res.json()) as { egresses: { egressId: string; pid: number }[] };
+      const pid = status.egresses.find((e) => e.egressId === egressId)?.pid;
+      assert.ok(pid, `recorder pid of ${egressId}`);
+      return pid;
+    };
 
-  const causes: [string, (pgid: number) => void, RegExp][] = [
-    [
-      'SIGKILL of the recorder',
-      (pgid) => process.kill(pgid, 'SIGKILL'),
-      /recorder process ended unexpectedly \(signal SIGKILL\)/,
-    ],
-    ['death of its Chromium', (pgid) => killIn(pgid, '/usr/lib/chromium/chromium'), /[Cc]hromium/],
-    ['death of its gst-launch', (pgid) => killIn(pgid, 'gst-launch-1.0'), /gst|pipeline/],
-    ['death of its Xvfb', (pgid) => killIn(pgid, 'Xvfb'), /Xvfb|display/],
-  ];
-
-  for (const [name, kill, cause] of causes) {
-    test(`${name}: FAILED naming the cause, partial file delivered, nothing left`, async () => {
-      const info = await client.startWebEgress(
-        page.urlFor(),
-        new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
-      );
-      await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
-      const pgid = await recorderPid(info.egressId);
-      await sleep(3000);
-      kill(pgid);
-      const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
-      assert.equal(done.status, EgressStatus.EGRESS_FAILED);
-      assert.match(done.error, cause);
-      assert.equal(done.fileResults.length, 1, 'what was captured is reported');
-      const p = await probe(done.fileResults[0]!.location);
-      assert.equal(p.video?.codec_name, 'h264');
-      assert.ok(p.durationSec > 1, `salvaged ${p.durationSec} s`);
+    /** The dead recorder's group is empty and its sink unloaded (a restarted one loads its own). */
+    const assertGone = async (pgid: number, egressId: string, sinksAllowed: number) => {
       const deadline = Date.now() + 10_000;
       while (groupMembers(pgid).length && Date.now() < deadline) await sleep(100);
       assert.deepEqual(groupMembers(pgid), [], 'no process of the dead recorder remains');
-      assert.deepEqual(
-        leftovers([info.egressId]).filter((l) => l.startsWith('pulse sink')),
-        [],
-        'its sink is unloaded',
-      );
-      const [sibling] = await client.listEgress({ egressId: siblingId });
-      assert.equal(sibling?.status, EgressStatus.EGRESS_ACTIVE, 'the sibling is untouched');
-    });
-  }
+      const sinks = leftovers([egressId]).filter((l) => l.startsWith('pulse sink'));
+      assert.ok(sinks.length <= sinksAllowed, `sinks of ${egressId}: ${sinks.join('; ')}`);
+    };
 
-  test('the sibling completes with a playable file', async () => {
-    await client.stopEgress(siblingId);
-    const done = await waitForStatus(client, siblingId, TERMINAL);
-    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
-    const p = await probe(done.fileResults[0]!.location);
-    assert.equal(p.video?.codec_name, 'h264');
-    assert.ok(p.durationSec > 15, `sibling recorded ${p.durationSec} s`);
+    before(async () => {
+      page = await startTestPage();
+      // Two recordings fill this 2-core machine: lower the cost to admit both, and move the overload stop
+      // threshold to 100 % so the CPU guard does not end the sibling while the teardown paths are under test.
+      svc = await startService(
+        `cpu_cost: { web_cpu_cost: 0.3, max_cpu_utilization: 1.0 }\nrecorder_restarts: ${restarts}`,
+      );
+      const sibling = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'sibling.mp4' }));
+      siblingId = sibling.egressId;
+      await waitForStatus(client, siblingId, [EgressStatus.EGRESS_ACTIVE]);
+    });
+
+    after(async () => {
+      assert.equal(await svc.stop('SIGTERM'), 0);
+      await page.close();
+      assert.deepEqual(await leftoversAfter(3000), []);
+    });
+
+    for (const [name, kill, cause] of CAUSES) {
+      if (restarts === 0) {
+        test(`${name}: FAILED naming the cause, partial file delivered, nothing left`, async () => {
+          const info = await client.startWebEgress(
+            page.urlFor(),
+            new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
+          );
+          await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+          const pgid = await recorderPid(info.egressId);
+          await sleep(3000);
+          kill(pgid);
+          const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
+          assert.equal(done.status, EgressStatus.EGRESS_FAILED);
+          assert.match(done.error, cause);
+          assert.equal(done.fileResults.length, 1, 'what was captured is reported');
+          const p = await probe(done.fileResults[0]!.location);
+          assert.equal(p.video?.codec_name, 'h264');
+          assert.ok(p.durationSec > 1, `salvaged ${p.durationSec} s`);
+          await assertGone(pgid, info.egressId, 0);
+          const [sibling] = await client.listEgress({ egressId: siblingId });
+          assert.equal(sibling?.status, EgressStatus.EGRESS_ACTIVE, 'the sibling is untouched');
+        });
+      } else {
+        test(`${name}: a fresh recorder continues in part 2, both parts playable`, async () => {
+          const info = await client.startWebEgress(
+            page.urlFor(),
+            new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
+          );
+          await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+          const pgid = await recorderPid(info.egressId);
+          await sleep(3000);
+          kill(pgid);
+          const deadline = Date.now() + 30_000;
+          let restarted: EgressInfo | undefined;
+          while (!restarted && Date.now() < deadline) {
+            const [now] = await client.listEgress({ egressId: info.egressId });
+            assert.equal(now?.status, EgressStatus.EGRESS_ACTIVE, `stays ACTIVE (${now?.error})`);
+            if (now && /recorder restarted \(1\/1\)/.test(now.details)) restarted = now;
+            else await sleep(200);
+          }
+          assert.ok(restarted, 'the restart is reported in details');
+          assert.match(restarted.details, cause);
+          await assertGone(pgid, info.egressId, 1);
+          let newPid = 0;
+          while (Date.now() < deadline && (!newPid || newPid === pgid)) {
+            newPid = await recorderPid(info.egressId).catch(() => 0);
+            await sleep(100);
+          }
+          assert.notEqual(newPid, pgid, 'a new recorder runs');
+          await sleep(4000);
+          await client.stopEgress(info.egressId);
+          const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
+          assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+          assert.match(done.details, /recorder restarted \(1\/1\)/);
+          const names = done.fileResults.map((f) => path.basename(f.location));
+          assert.equal(names.length, 2, `two parts: ${names.join(', ')}`);
+          assert.match(names[1]!, /-part2\.mp4$/);
+          for (const f of done.fileResults) {
+            const p = await probe(f.location);
+            assert.equal(p.video?.codec_name, 'h264', f.location);
+            assert.ok(p.durationSec > 1, `${f.filename}: ${p.durationSec} s`);
+          }
+          await assertGone(newPid, info.egressId, 0);
+          const [sibling] = await client.listEgress({ egressId: siblingId });
+          assert.equal(sibling?.status, EgressStatus.EGRESS_ACTIVE, 'the sibling is untouched');
+        });
+      }
+    }
+
+    test('the sibling completes with a playable file', async () => {
+      await client.stopEgress(siblingId);
+      const done = await waitForStatus(client, siblingId, TERMINAL);
+      assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+      const p = await probe(done.fileResults[0]!.location);
+      assert.equal(p.video?.codec_name, 'h264');
+      assert.ok(p.durationSec > 15, `sibling recorded ${p.durationSec} s`);
+    });
   });
-});
+}
 
 /** SIGKILLs the oldest process in the recorder's group whose command line starts with `command`. */
 function killIn(pgid: number, command: string): void {

@@ -55,6 +55,8 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   private endReason: string | undefined;
   /** First failure anywhere; decides the FAILED state. */
   private failure: EgressError | undefined;
+  /** The failure was one of our processes dying, not the page or the request. */
+  private lostProcess = false;
   /** Set by abort(): kill everything, deliver nothing. */
   private hardAbort: string | undefined;
   private waitingForStartSignal = false;
@@ -141,7 +143,9 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
 
   /** A process we started went away; once teardown has begun that is expected. */
   private died(why: string): void {
-    if (!this.tearingDown) this.fail(errors.internal(why));
+    if (this.tearingDown) return;
+    if (!this.failure) this.lostProcess = true;
+    this.fail(errors.internal(why));
   }
 
   private note(line: string): void {
@@ -336,7 +340,10 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
         error: errors.aborted(this.hardAbort).toJSON(),
       };
     }
-    if (this.failure) return { ...base, state: 'failed', details: 'End reason: Failure', error: this.failure.toJSON() };
+    if (this.failure) {
+      const restartable = this.lostProcess ? { restartable: true } : {};
+      return { ...base, state: 'failed', details: 'End reason: Failure', error: this.failure.toJSON(), ...restartable };
+    }
     if (this.startedAt === undefined) {
       const why = this.waitingForStartSignal ? 'Start signal not received' : 'Stop called before pipeline could start';
       return {

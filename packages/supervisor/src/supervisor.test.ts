@@ -89,6 +89,8 @@ describe('supervisor over psrpc', () => {
       tmp_dir: path.join(dir, 'tmp'),
       local_output_dir: path.join(dir, 'out'),
       cpu_cost: { web_cpu_cost: 0.1 },
+      // These tests pin down how a death ends an egress; restarts have their own tests beside ActiveEgress.
+      recorder_restarts: 0,
     });
     supervisor = new Supervisor({
       config,

@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   hangTimeoutMs?: number;
   /** Keep one recorder booted ahead of the next request (default true). */
   spareRecorder?: boolean;
+  /** Wait before a recorder restart n (1-based); default 250 ms x n. */
+  restartDelayMs?: (n: number) => number;
 }
 
 export type ShutdownMode = 'drain' | 'finalize';
@@ -71,6 +73,8 @@ export class Supervisor implements MetricsSource {
   readonly cpu = new CpuMonitor();
   /** Called with each finished egress's request type and upstream result name (metrics). */
   onResult: ((type: string, result: HandlerResult) => void) | undefined;
+  /** Called with the request type each time a fresh recorder replaces a lost one (metrics). */
+  onRestart: ((type: string) => void) | undefined;
   private readonly topic: string[];
   private draining = false;
   private closing: Promise<void> | undefined;
@@ -203,12 +207,20 @@ export class Supervisor implements MetricsSource {
         egLog.info(line, { source: 'recorder', stream });
       },
       recorderEnv: this.recorderEnv,
+      restarts: config.recorder_restarts,
+      takeSpare: async () => this.spare?.take(),
+      ...(this.opts.restartDelayMs ? { restartDelayMs: this.opts.restartDelayMs } : {}),
       ...(this.opts.recorderEntry ? { recorderEntry: this.opts.recorderEntry } : {}),
       ...(this.opts.readyTimeoutMs ? { readyTimeoutMs: this.opts.readyTimeoutMs } : {}),
       ...(this.opts.hangTimeoutMs ? { hangTimeoutMs: this.opts.hangTimeoutMs } : {}),
     });
     this.active.set(req.egressId, egress);
     this.scheduleLoadTick();
+    egress.on('restarted', ({ oldPid, newPid }) => {
+      if (oldPid) this.cpu.unwatch(oldPid);
+      if (newPid && this.active.has(req.egressId)) this.cpu.watch(newPid);
+      this.onRestart?.(egress.info.request.case ?? 'unknown');
+    });
     void egress.ended.then((end) => {
       void logFile?.end(`${EgressStatus[end.status]} ${end.error || end.details}`);
       const result = this.cpuActions.get(req.egressId) ?? resultOf(end, this.draining);

@@ -24,6 +24,11 @@ export interface EndInfo {
   files: FileResult[];
   startedAt?: number;
   endedAt: number;
+  /**
+   * The failure was one of the recorder's own processes dying (Chromium, gst-launch, Xvfb), not the
+   * request: a fresh recorder can carry on.
+   */
+  restartable?: boolean;
 }
 
 /** Recorder -> supervisor. */
@@ -72,6 +77,9 @@ export function parseChildEvent(v: unknown): ChildEvent {
       }
       if (!str(info.details)) throw errors.malformedRequest('ended.info.details: not a string');
       if (!num(info.endedAt)) throw errors.malformedRequest('ended.info.endedAt: not a number');
+      if (info.restartable !== undefined && typeof info.restartable !== 'boolean') {
+        throw errors.malformedRequest('ended.info.restartable: not a boolean');
+      }
       if (info.startedAt !== undefined && !num(info.startedAt)) {
         throw errors.malformedRequest('ended.info.startedAt: not a number');
       }
@@ -94,6 +102,7 @@ export function parseChildEvent(v: unknown): ChildEvent {
           endedAt: info.endedAt,
           ...(info.startedAt !== undefined ? { startedAt: info.startedAt as number } : {}),
           ...(error ? { error } : {}),
+          ...(info.restartable === true ? { restartable: true } : {}),
         },
       };
     }

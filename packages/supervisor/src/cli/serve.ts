@@ -33,6 +33,7 @@ export async function serve(argv: string[]): Promise<number> {
   if (config.prometheus_port) {
     const metrics = new EgressMetrics(supervisor, { nodeId: config.node_id, clusterId: config.cluster_id });
     supervisor.onResult = (type, result) => metrics.recordResult(type, result);
+    supervisor.onRestart = (type) => metrics.recordRestart(type);
     metricsServer = await startMetricsServer(config.prometheus_port, metrics);
   }
   // A bug in one request's handling must not take down the recordings of others.

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { rename } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EgressInfo } from '@livekit/protocol';
 import {
   errors,
@@ -15,6 +17,7 @@ import { describeExit, RecorderProcess, type ExitInfo } from '../pool/recorder-p
 import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
 import { endedInfo, msToNs, STATUS_OF } from './egress-info.js';
+import { partDestination } from './parts.js';
 
 export interface ActiveEgressDeps {
   io: IoReporter;
@@ -25,10 +28,18 @@ export interface ActiveEgressDeps {
   hangTimeoutMs?: number;
   recorderEntry?: string;
   recorderEnv?: NodeJS.ProcessEnv;
+  /** Fresh recorders this egress may get after losing one while ACTIVE (config recorder_restarts). */
+  restarts?: number;
+  /** Wait before restart n (1-based); default 250 ms x n. */
+  restartDelayMs?: (n: number) => number;
+  /** A booted recorder to restart with, when one is at hand. */
+  takeSpare?: () => Promise<RecorderProcess | undefined>;
 }
 
 export interface ActiveEgressEvents {
   ended: [EgressInfo];
+  /** A fresh recorder took over; the pids are the old and new process groups. */
+  restarted: [{ oldPid: number | undefined; newPid: number | undefined }];
 }
 
 /**
@@ -40,10 +51,21 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   readonly createdAt = Date.now();
   private proc: RecorderProcess | undefined;
   private finished = false;
-  private exitHandled = false;
   private keepTmpDir = false;
-  /** When the recorder reported ACTIVE (unix ms): the start of any salvaged media. */
+  /** When the current recorder reported ACTIVE (unix ms): the start of its part of the media. */
   private activeAt: number | undefined;
+  /** When the first recorder reported ACTIVE: the egress's start. */
+  private firstActiveAt: number | undefined;
+  /** The plan the current recorder runs: the request's, with this part's destination. */
+  private attemptPlan: RecordingPlan;
+  /** Files delivered by recorders that were replaced. */
+  private readonly parts: FileResult[] = [];
+  private readonly restartNotes: string[] = [];
+  private restarting = false;
+  /** Cuts a restart's backoff short when a stop arrives in it. */
+  private backoff: AbortController | undefined;
+  /** Why no recorder may replace this one any more: a stop or a kill asked for the end. */
+  private noRestart: string | undefined;
   /** Resolves with the terminal info once the egress has ended and its resources are released. */
   readonly ended: Promise<EgressInfo>;
 
@@ -53,7 +75,13 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     private readonly deps: ActiveEgressDeps,
   ) {
     super();
+    this.attemptPlan = plan;
     this.ended = new Promise((resolve) => this.once('ended', resolve));
+  }
+
+  /** How many times a fresh recorder took over. */
+  get restarts(): number {
+    return this.restartNotes.length;
   }
 
   get egressId(): string {
@@ -81,15 +109,16 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     this.proc = proc;
     proc.setOutput(this.deps.onOutput);
     if (spare) spare.setHangTimeout(this.deps.hangTimeoutMs ?? 5000);
-    proc.on('message', (ev) => this.onChildEvent(ev));
+    // Events of a recorder that has since been replaced are history, not news.
+    proc.on('message', (ev) => proc === this.proc && this.onChildEvent(ev));
     proc.on('malformed', (err) => this.deps.log.warn('bad message from recorder', { error: err.message }));
-    proc.on('exit', (e) => void this.onExit(e));
+    proc.on('exit', (e) => proc === this.proc && void this.onExit(e));
     if (spare) {
       if (spare.hasExited) void this.onExit(await spare.exited);
     } else {
       await proc.waitReady();
     }
-    if (!proc.send({ type: 'start', plan: this.plan })) {
+    if (!proc.send({ type: 'start', plan: this.attemptPlan })) {
       proc.kill('IPC channel closed before start');
       throw errors.internal('recorder failed to start: IPC channel closed');
     }
@@ -98,6 +127,8 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   /** Asks the recorder to end with EOS; returns the info to answer StopEgress with. */
   stop(reason: string): EgressInfo {
     if (this.finished || TERMINAL_STATES.includes(this.state)) return this.info;
+    this.noRestart ??= reason;
+    this.backoff?.abort();
     if (this.state === 'active') this.transition('ending');
     if (!this.proc?.send({ type: 'stop', reason })) this.proc?.interrupt();
     return this.info;
@@ -105,6 +136,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
 
   /** Kills the recorder tree now; the egress ends FAILED with this cause. */
   kill(reason: string): void {
+    this.noRestart ??= reason;
     this.proc?.kill(reason);
   }
 
@@ -113,14 +145,21 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     switch (ev.type) {
       case 'active':
         this.activeAt = ev.startedAt;
-        this.info.startedAt = msToNs(ev.startedAt);
+        if (this.firstActiveAt === undefined) {
+          this.firstActiveAt = ev.startedAt;
+          this.info.startedAt = msToNs(ev.startedAt);
+        }
         this.transition('active');
         break;
       case 'ending':
         this.transition('ending');
         break;
       case 'ended':
-        void this.finish(ev.info);
+        if (ev.info.restartable && this.mayRestart()) {
+          void this.restart(ev.info.error?.message ?? ev.info.details, ev.info.files);
+        } else {
+          void this.finish(ev.info);
+        }
         break;
       default:
         break;
@@ -136,12 +175,101 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     this.deps.io.update(this.info).catch(() => undefined);
   }
 
+  /** A fresh recorder may take over: the egress was ACTIVE, nobody asked for its end, restarts remain. */
+  private mayRestart(): boolean {
+    return (
+      this.state === 'active' &&
+      this.noRestart === undefined &&
+      !this.restarting &&
+      this.restarts < (this.deps.restarts ?? 0)
+    );
+  }
+
+  /**
+   * Replaces a lost recorder: the part it wrote is already delivered (`delivered`), its leftovers are
+   * released, and after a short backoff a fresh recorder continues into the next part file. The egress
+   * stays ACTIVE; its details name every restart and its cause.
+   */
+  private async restart(cause: string, delivered: FileResult[]): Promise<void> {
+    this.restarting = true;
+    this.backoff = new AbortController();
+    const old = this.proc;
+    const n = this.restarts + 1;
+    this.parts.push(...delivered);
+    this.restartNotes.push(`recorder restarted (${n}/${this.deps.restarts}): ${cause}`);
+    this.deps.log.warn('restarting the recorder', { cause, restart: n, parts: this.parts.length });
+    this.info.details = this.restartNotes.join('; ');
+    this.info.updatedAt = msToNs(Date.now());
+    this.deps.io.update(this.info).catch(() => undefined);
+    if (old && !old.hasExited) {
+      const timer = setTimeout(() => old.kill('replaced after losing a process'), 5000);
+      await old.exited;
+      clearTimeout(timer);
+    }
+    await this.releaseAttempt(n);
+    await sleep(this.deps.restartDelayMs?.(n) ?? 250 * n, undefined, { signal: this.backoff?.signal }).catch(
+      () => undefined,
+    );
+    this.backoff = undefined;
+    const file = this.plan.outputs.file;
+    this.attemptPlan = {
+      ...this.plan,
+      outputs: {
+        ...this.plan.outputs,
+        ...(file ? { file: { ...file, destination: partDestination(file.destination, n + 1) } } : {}),
+      },
+    };
+    this.activeAt = undefined;
+    this.restarting = false;
+    if (this.noRestart !== undefined) {
+      // Stopped while no recorder ran: what the earlier parts hold is the whole recording.
+      await this.finish({
+        state: 'complete',
+        details: `End reason: ${this.noRestart}`,
+        files: [],
+        endedAt: Date.now(),
+      });
+      return;
+    }
+    try {
+      await this.launch(await this.deps.takeSpare?.());
+      this.emit('restarted', { oldPid: old?.pid, newPid: this.proc?.pid });
+    } catch (err) {
+      await this.finish({
+        state: 'failed',
+        details: 'End reason: Failure',
+        error: { code: 'internal', message: `recorder restart ${n} failed: ${errors.from(err).message}` },
+        files: [],
+        endedAt: Date.now(),
+      });
+    }
+  }
+
+  /** Frees what the replaced recorder held; a scratch dir with undelivered media moves aside, kept. */
+  private async releaseAttempt(n: number): Promise<void> {
+    let tmpDir: string | undefined = this.plan.tmpDir;
+    if (this.keepTmpDir) {
+      const aside = `${this.plan.tmpDir}.part${n}`;
+      await rename(this.plan.tmpDir, aside).catch(() => undefined);
+      this.restartNotes[this.restartNotes.length - 1] += `; partial capture kept at ${capturePath(aside)}`;
+      this.info.details = this.restartNotes.join('; ');
+      this.keepTmpDir = false;
+      tmpDir = undefined;
+    }
+    await releaseOwned(this.egressId, tmpDir).catch((err: Error) =>
+      this.deps.log.warn('cleanup before restart failed', { error: err.message }),
+    );
+  }
+
   private async onExit(e: ExitInfo): Promise<void> {
-    if (this.finished || this.exitHandled) return;
-    this.exitHandled = true;
+    if (this.finished || this.restarting) return;
     const cause = describeExit(e);
     this.deps.log.error('recorder died before reporting an end', { cause });
     const { files, kept } = await this.salvage();
+    if (this.mayRestart()) {
+      await this.restart(`recorder process ended unexpectedly (${cause})`, files);
+      return;
+    }
     await this.finish({
       state: 'failed',
       details: 'End reason: Failure',
@@ -151,13 +279,12 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       },
       files,
       endedAt: Date.now(),
-      ...(this.activeAt !== undefined ? { startedAt: this.activeAt } : {}),
     });
   }
 
   /** Nothing is lost: what a dead recorder captured is finalized and delivered by the supervisor. */
   private async salvage(): Promise<{ files: FileResult[]; kept?: string }> {
-    const destination = this.plan.outputs.file?.destination;
+    const destination = this.attemptPlan.outputs.file?.destination;
     if (!destination || this.activeAt === undefined) return { files: [] };
     try {
       const file = await deliverCapture({
@@ -180,7 +307,16 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     if (this.finished) return;
     this.finished = true;
     this.state = end.state;
-    this.info = endedInfo(this.info, end);
+    // Every part is listed, oldest first; the egress started when its first recorder went ACTIVE.
+    const files = [...this.parts, ...end.files];
+    const startedAt = this.firstActiveAt ?? end.startedAt;
+    const restarted = this.restartNotes.length > 0 ? `; ${this.restartNotes.join('; ')}` : '';
+    this.info = endedInfo(this.info, {
+      ...end,
+      files,
+      details: `${end.details}${restarted}`,
+      ...(startedAt !== undefined ? { startedAt } : {}),
+    });
     // The child normally exits right after its report; make sure nothing of its tree outlives it.
     const proc = this.proc;
     if (proc && !proc.hasExited) {

@@ -45,6 +45,7 @@ export interface MetricsLabels {
 export class EgressMetrics {
   readonly registry = new Registry();
   private readonly results: Counter<'type' | 'result'>;
+  private readonly restarts: Counter<'type'>;
 
   constructor(
     private readonly source: MetricsSource,
@@ -149,6 +150,17 @@ export class EgressMetrics {
       labelNames: ['type', 'result'] as const,
       registers,
     });
+    this.restarts = new Counter({
+      name: 'livekit_egress_recorder_restarts_total',
+      help: 'Recorders replaced after dying while their egress was active, by request type',
+      labelNames: ['type'] as const,
+      registers,
+    });
+  }
+
+  /** Count one recorder replaced by a fresh one (not upstream: upstream never restarts). */
+  recordRestart(type: string): void {
+    this.restarts.inc({ type });
   }
 
   /** Count one finished handler, e.g. `recordResult('web', 'completed')`. */

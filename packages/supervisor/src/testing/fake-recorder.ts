@@ -1,59 +1,68 @@
 /**
  * A stand-in recorder child for supervisor tests (bullmq-style fixture): it speaks the real IPC vocabulary
  * but records nothing, so each way a child can misbehave can be staged on demand. FAKE_RECORDER_MODE picks:
- * complete (default) | never-ready | crash-after-active | hang-after-active | garbage.
+ * complete (default) | never-ready | crash-after-active | crash-before-active | hang-after-active | garbage |
+ * crash-once-after-active | lose-process-once. The `once` modes misbehave only for the first recorder of an
+ * egress (remembered in FAKE_RECORDER_MARK_DIR) and record normally when restarted.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildEvent, RecordingPlan } from '@egress/shared';
 
-const mode = process.env.FAKE_RECORDER_MODE ?? 'complete';
+let mode = process.env.FAKE_RECORDER_MODE ?? 'complete';
 const send = (ev: ChildEvent | Record<string, unknown>) => process.connected && process.send?.(ev);
 let startedAt = 0;
+let plan: RecordingPlan | undefined;
 let silent = false;
 
 process.on('message', (raw: unknown) => {
   const cmd = raw as { type: string; reason?: string; plan?: RecordingPlan };
   if (cmd.type === 'ping' && !silent) send({ type: 'pong' });
   if (cmd.type === 'start' && cmd.plan) {
+    plan = cmd.plan;
+    if (mode.includes('-once')) {
+      const mark = path.join(process.env.FAKE_RECORDER_MARK_DIR ?? '', cmd.plan.egressId);
+      if (existsSync(mark)) mode = 'complete';
+      else writeFileSync(mark, '');
+    }
+    if (mode === 'crash-before-active') process.exit(3);
     startedAt = Date.now();
     // Owns a scratch dir like a real recorder, so the supervisor's cleanup of it can be checked.
     mkdirSync(cmd.plan.tmpDir, { recursive: true });
     writeFileSync(path.join(cmd.plan.tmpDir, 'partial.mp4'), '');
     setTimeout(() => {
       send({ type: 'active', startedAt });
-      if (mode === 'crash-after-active') setTimeout(() => process.exit(3), 200);
+      if (mode === 'crash-after-active' || mode === 'crash-once-after-active') setTimeout(() => process.exit(3), 200);
+      if (mode === 'lose-process-once') setTimeout(() => endWith('failed', 'Chromium disconnected'), 200);
       if (mode === 'hang-after-active') silent = true;
       if (mode === 'garbage') send({ type: 'active', startedAt: 'yesterday' });
     }, 50);
   }
   if (cmd.type === 'stop') {
     send({ type: 'ending', reason: cmd.reason ?? '' });
-    setTimeout(() => {
-      const endedAt = Date.now();
-      send({
-        type: 'ended',
-        info: {
-          state: 'complete',
-          details: `End reason: ${cmd.reason}`,
-          files: [
-            {
-              filename: 'f.mp4',
-              location: '/nowhere/f.mp4',
-              size: 10,
-              durationMs: endedAt - startedAt,
-              startedAt,
-              endedAt,
-            },
-          ],
-          startedAt,
-          endedAt,
-        },
-      });
-      process.disconnect?.();
-    }, 50);
+    setTimeout(() => endWith('complete', `End reason: ${cmd.reason}`), 50);
   }
 });
+
+/** Reports the end with one file at the plan's destination (nothing is written there), then leaves. */
+function endWith(state: 'complete' | 'failed', details: string): void {
+  const endedAt = Date.now();
+  const location = plan?.outputs.file?.destination ?? '/nowhere/f.mp4';
+  send({
+    type: 'ended',
+    info: {
+      state,
+      details,
+      files: [
+        { filename: path.basename(location), location, size: 10, durationMs: endedAt - startedAt, startedAt, endedAt },
+      ],
+      startedAt,
+      endedAt,
+      ...(state === 'failed' ? { error: { code: 'internal', message: details }, restartable: true } : {}),
+    },
+  });
+  process.disconnect?.();
+}
 
 process.on('disconnect', () => process.exit(0));
 // Keeps the event loop alive in every mode; the supervisor decides when this process ends.
