@@ -7,10 +7,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EgressStatus, EncodedFileOutput, type EgressInfo } from 'livekit-server-sdk';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import { memoryCgroupDir, oomKillCount } from '@egress/shared/system/oom-kills';
 import { leftovers, leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
@@ -29,7 +31,7 @@ function groupMembers(pgid: number): string[] {
   }
 }
 
-type Cause = [name: string, kill: (pgid: number) => void, cause: RegExp];
+type Cause = [name: string, kill: (pgid: number) => void | Promise<void>, cause: RegExp];
 
 const CAUSES: Cause[] = [
   [
@@ -42,6 +44,7 @@ const CAUSES: Cause[] = [
   ['death of its Xvfb', (pgid) => killIn(pgid, 'Xvfb'), /Xvfb|display/],
   // The recorder's own Node process freezes (its children run on): only the missed heartbeat tells.
   ['a hang of the recorder', (pgid) => process.kill(pgid, 'SIGSTOP'), /no heartbeat for 5 s/],
+  ['an OOM kill in its memory cgroup', (pgid) => oomKill(pgid), /out of memory: the kernel OOM killer ran/],
 ];
 
 for (const restarts of [0, 1]) {
@@ -83,12 +86,13 @@ for (const restarts of [0, 1]) {
     after(async () => {
       assert.equal(await svc.stop('SIGTERM'), 0);
       await page.close();
+      await removeCgroups();
       assert.deepEqual(await leftoversAfter(3000), []);
     });
 
     for (const [name, kill, cause] of CAUSES) {
       if (restarts === 0) {
-        test(`${name}: FAILED naming the cause, partial file delivered, nothing left`, async () => {
+        test(`${name}: FAILED naming the cause, partial file delivered, nothing left`, async (t) => {
           const info = await client.startWebEgress(
             page.urlFor(),
             new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
@@ -96,9 +100,10 @@ for (const restarts of [0, 1]) {
           await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
           const pgid = await recorderPid(info.egressId);
           await sleep(3000);
-          kill(pgid);
+          await kill(pgid);
           const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
           assert.equal(done.status, EgressStatus.EGRESS_FAILED);
+          t.diagnostic(`error: ${done.error}`);
           assert.match(done.error, cause);
           assert.equal(done.fileResults.length, 1, 'what was captured is reported');
           const p = await probe(done.fileResults[0]!.location);
@@ -109,7 +114,7 @@ for (const restarts of [0, 1]) {
           assert.equal(sibling?.status, EgressStatus.EGRESS_ACTIVE, 'the sibling is untouched');
         });
       } else {
-        test(`${name}: a fresh recorder continues in part 2, both parts playable`, async () => {
+        test(`${name}: a fresh recorder continues in part 2, both parts playable`, async (t) => {
           const info = await client.startWebEgress(
             page.urlFor(),
             new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
@@ -117,7 +122,7 @@ for (const restarts of [0, 1]) {
           await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
           const pgid = await recorderPid(info.egressId);
           await sleep(3000);
-          kill(pgid);
+          await kill(pgid);
           const deadline = Date.now() + 30_000;
           let restarted: EgressInfo | undefined;
           while (!restarted && Date.now() < deadline) {
@@ -127,6 +132,7 @@ for (const restarts of [0, 1]) {
             else await sleep(200);
           }
           assert.ok(restarted, 'the restart is reported in details');
+          t.diagnostic(`details: ${restarted.details}`);
           assert.match(restarted.details, cause);
           await assertGone(pgid, info.egressId, 1);
           let newPid = 0;
@@ -171,4 +177,61 @@ function killIn(pgid: number, command: string): void {
   const line = groupMembers(pgid).find((l) => l.split(' ')[1]?.startsWith(command));
   assert.ok(line, `a ${command} process in group ${pgid}`);
   process.kill(Number(line.split(' ')[0]), 'SIGKILL');
+}
+
+const cgroups: string[] = [];
+
+/**
+ * A real kernel OOM kill, as when a pod reaches its memory limit: the recorder's group moves into a memory
+ * cgroup of its own, its Chromium, gst-launch and Xvfb are marked first in line (oom_score_adj 1000: lowering
+ * the hog's score needs a capability root may lack), a hog fills the cgroup up to its limit, and the kernel
+ * kills the marked process with the most memory. Then the hog goes and the limit is lifted, so the partial
+ * file can still be finalized.
+ */
+async function oomKill(pgid: number): Promise<void> {
+  const parent = memoryCgroupDir(pgid);
+  assert.ok(parent && process.getuid?.() === 0, 'an OOM kill needs root and a memory cgroup');
+  const dir = path.join(parent, `e2e-oom-${pgid}`);
+  mkdirSync(dir);
+  cgroups.push(dir);
+  const v1 = existsSync(path.join(dir, 'memory.limit_in_bytes'));
+  const limitFile = path.join(dir, v1 ? 'memory.limit_in_bytes' : 'memory.max');
+  for (const pid of groupMembers(pgid).map((l) => l.split(' ')[0]!)) {
+    try {
+      writeFileSync(path.join(dir, 'cgroup.procs'), pid);
+      if (Number(pid) !== pgid) writeFileSync(`/proc/${pid}/oom_score_adj`, '1000');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const hog = spawn(
+    process.execPath,
+    ['-e', 'const a = []; setInterval(() => a.push(Buffer.alloc(4 << 20, 1)), 10); setTimeout(() => {}, 60_000)'],
+    { stdio: 'ignore' },
+  );
+  try {
+    writeFileSync(path.join(dir, 'cgroup.procs'), String(hog.pid));
+    const usage = Number(readFileSync(path.join(dir, v1 ? 'memory.usage_in_bytes' : 'memory.current'), 'utf8'));
+    writeFileSync(limitFile, String(usage + 64 * 2 ** 20));
+    const deadline = Date.now() + 20_000;
+    while ((oomKillCount(dir) ?? 0) < 1 && Date.now() < deadline) await sleep(5);
+    assert.ok((oomKillCount(dir) ?? 0) >= 1, 'the kernel OOM killer ran');
+  } finally {
+    hog.kill('SIGKILL');
+    writeFileSync(limitFile, v1 ? '-1' : 'max');
+  }
+}
+
+/** Removes the OOM test cgroups once their processes are gone. */
+async function removeCgroups(): Promise<void> {
+  for (const dir of cgroups.splice(0)) {
+    for (let i = 0; i < 100 && existsSync(dir); i++) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        await sleep(100);
+      }
+    }
+    assert.ok(!existsSync(dir), `cgroup ${dir} removed`);
+  }
 }

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressError, errors, type EndInfo, type FileResult, type RecordingPlan } from '@egress/shared';
+import { OOM_NOTE, OomKillWatch } from '@egress/shared/system/oom-kills';
 import { ensurePulseDaemon, loadNullSink, type NullSink } from './audio/pulse.js';
 import { Chromium } from './browser/chromium.js';
 import { startXvfb, type XvfbDisplay } from './display/xvfb.js';
@@ -57,6 +58,8 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   private failure: EgressError | undefined;
   /** The failure was one of our processes dying, not the page or the request. */
   private lostProcess = false;
+  /** Names the OOM killer when it is what took a process of ours. */
+  private readonly oom = new OomKillWatch();
   /** Set by abort(): kill everything, deliver nothing. */
   private hardAbort: string | undefined;
   private waitingForStartSignal = false;
@@ -145,7 +148,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   private died(why: string): void {
     if (this.tearingDown) return;
     if (!this.failure) this.lostProcess = true;
-    this.fail(errors.internal(why));
+    this.fail(errors.internal(this.oom.killsSince() > 0 ? `${why} (${OOM_NOTE})` : why));
   }
 
   private note(line: string): void {
@@ -224,6 +227,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     chromium.on('startRecording', () => startSignal());
     chromium.on('endRecording', () => this.stop(SOURCE_CLOSED));
     chromium.on('disconnected', (why) => this.died(why));
+    chromium.on('crashed', (why) => this.died(why));
     if (this.ending) return false;
 
     await timed('page', () => this.untilEnd(chromium.load(plan.source.url, this.pageLoadTimeoutMs)));

@@ -28,6 +28,7 @@ import { CpuMonitor } from './pool/cpu-monitor.js';
 import { RecorderProcess } from './pool/recorder-process.js';
 import { SpareRecorder } from './pool/spare-recorder.js';
 import { Reaper, RECORDER_ROOT_ENV } from './pool/reaper.js';
+import { OOM_NOTE } from '@egress/shared/system/oom-kills';
 import { EgressLogFile } from './logs/egress-log-file.js';
 import { IoReporter } from './rpc/io-reporter.js';
 
@@ -442,6 +443,7 @@ function resultOf(end: EgressInfo, draining: boolean): HandlerResult {
   if (end.status === EgressStatus.EGRESS_COMPLETE)
     return draining && /Process killed/.test(end.details) ? 'killed_shutdown' : 'completed';
   if (end.status === EgressStatus.EGRESS_ABORTED) return 'aborted';
+  if (end.error.includes(OOM_NOTE)) return 'killed_oom';
   return 'process_error';
 }
 

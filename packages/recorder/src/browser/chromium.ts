@@ -39,6 +39,8 @@ export interface ChromiumEvents {
   endRecording: [];
   /** Chromium went away without close() being called; the argument says how. */
   disconnected: [why: string];
+  /** The recorded page's renderer crashed (out of memory, say): the screen now shows a sad tab. */
+  crashed: [why: string];
 }
 
 /** The signals a page prints to the console (upstream's template SDK protocol). */
@@ -153,8 +155,11 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
     });
     page.on('console', (message) => this.onConsole(message));
     page.on('pageerror', (error) => log(`page error: ${error instanceof Error ? error.message : String(error)}`));
-    // A renderer crash leaves a sad tab on screen; upstream logs it and keeps recording.
-    page.on('error', (error) => log(`page crashed: ${error.message}`));
+    // A renderer crash leaves a sad tab on screen; upstream keeps recording it, we end (or restart) instead.
+    page.on('error', (error) => {
+      log(`page crashed: ${error.message}`);
+      if (!this.closing) this.emit('crashed', `Chromium's page crashed (${error.message})`);
+    });
   }
 
   /** Chromium's browser process id. */

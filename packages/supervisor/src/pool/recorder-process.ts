@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { errors, parseChildEvent, type ChildEvent, type ParentCommand } from '@egress/shared';
+import { OOM_NOTE, OomKillWatch } from '@egress/shared/system/oom-kills';
 
 /** The compiled recorder entry point, resolved through the workspace package. */
 export const RECORDER_MAIN = fileURLToPath(import.meta.resolve('@egress/recorder/main'));
@@ -25,6 +26,8 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
   /** Set when the supervisor itself killed the child, naming why. */
   killedFor?: string;
+  /** The kernel's OOM killer ran in the child's memory cgroup while it lived. */
+  outOfMemory?: boolean;
 }
 
 export interface RecorderProcessEvents {
@@ -66,6 +69,7 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
       const s = this.child[stream];
       if (s) createInterface({ input: s, crlfDelay: Infinity }).on('line', (l) => this.output(l, stream));
     }
+    const oom = new OomKillWatch(this.child.pid ?? 'self');
     this.child.on('message', (raw: unknown) => {
       let ev: ChildEvent;
       try {
@@ -84,7 +88,12 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
         clearInterval(this.pingTimer);
         // Whatever the child left in its group (Chromium, gst-launch, Xvfb) goes with it.
         this.signalGroup('SIGKILL');
-        this.exitInfo = { code, signal, ...(this.killedFor ? { killedFor: this.killedFor } : {}) };
+        this.exitInfo = {
+          code,
+          signal,
+          ...(this.killedFor ? { killedFor: this.killedFor } : {}),
+          ...(signal === 'SIGKILL' && !this.killedFor && oom.killsSince() > 0 ? { outOfMemory: true } : {}),
+        };
         this.emit('exit', this.exitInfo);
         resolve(this.exitInfo);
       });
@@ -206,6 +215,7 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
 
 export function describeExit(e: ExitInfo): string {
   if (e.killedFor) return `killed: ${e.killedFor}`;
+  if (e.outOfMemory) return `signal ${e.signal} (${OOM_NOTE})`;
   if (e.signal) return `signal ${e.signal}`;
   return `exit code ${e.code}`;
 }
