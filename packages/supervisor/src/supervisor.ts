@@ -27,6 +27,7 @@ import { OverloadWatch } from './pool/overload-watch.js';
 import { CpuMonitor } from './pool/cpu-monitor.js';
 import { RecorderProcess } from './pool/recorder-process.js';
 import { SpareRecorder } from './pool/spare-recorder.js';
+import { countPulseClients } from './pool/pulse-clients.js';
 import { Reaper, RECORDER_ROOT_ENV } from './pool/reaper.js';
 import { OOM_NOTE } from '@egress/shared/system/oom-kills';
 import { EgressLogFile } from './logs/egress-log-file.js';
@@ -64,6 +65,7 @@ export class Supervisor implements MetricsSource {
   private loadTimer: NodeJS.Timeout | undefined;
   private loadTimerMs = 0;
   private loadStopped = false;
+  private pulseSampledAt = 0;
   /** Egresses this node stopped or killed for CPU, for the result metric. */
   private readonly cpuActions = new Map<string, HandlerResult>();
   private readonly spare: SpareRecorder | undefined;
@@ -275,6 +277,7 @@ export class Supervisor implements MetricsSource {
     if (pid) this.cpu.unwatch(pid);
     this.active.delete(egressId);
     this.capacity.release(egressId);
+    if (this.active.size === 0) this.samplePulseClients(Date.now());
     await Promise.all([
       this.handler.deregister('StopEgress', [egressId]),
       this.handler.deregister('UpdateStream', [egressId]),
@@ -362,9 +365,17 @@ export class Supervisor implements MetricsSource {
     this.loadTimer.unref();
   }
 
+  private samplePulseClients(now: number): void {
+    this.pulseSampledAt = now;
+    void countPulseClients().then((n) => n !== undefined && this.capacity.updatePulseClients(n));
+  }
+
   private onLoadTick(): void {
     this.cpu.sample();
     const now = Date.now();
+    // pactl is a process start: every 5 s while recording is enough (Chrome starts since are held at 4
+    // clients each); an idle node is counted once when its last egress ends.
+    if (this.active.size > 0 && now - this.pulseSampledAt >= 5000) this.samplePulseClients(now);
     for (const e of this.active.values()) if (e.pid) this.capacity.updateMeasured(e.egressId, this.cpu.groupCpu(e.pid));
     this.capacity.updateMemory(this.cpu.totalRssBytes());
     const nodeLoad = this.cpu.nodeLoad();
