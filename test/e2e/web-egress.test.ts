@@ -45,7 +45,22 @@ describe('web egress through a real livekit-server', () => {
     assert.equal(info.status, EgressStatus.EGRESS_STARTING);
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
     const activeAt = Date.now();
-    await sleep(10_500);
+    await sleep(5000);
+    // The recorder's own metrics are merged into the scrape while it records.
+    const live = await (await fetch(`http://127.0.0.1:${svc.metricsPort}/metrics`)).text();
+    const captured = new RegExp(
+      `^livekit_egress_recorder_capture_bytes\\{[^}]*egress_id="${info.egressId}"[^}]*\\} (\\d+)$`,
+      'm',
+    );
+    assert.ok(Number(captured.exec(live)?.[1]) > 0, 'capture bytes of the live recorder are scraped');
+    assert.match(
+      live,
+      new RegExp(
+        `^livekit_egress_recorder_start_stage_seconds\\{[^}]*stage="chromium"[^}]*egress_id="${info.egressId}"`,
+        'm',
+      ),
+    );
+    await sleep(activeAt + 10_500 - Date.now());
     const stopAt = Date.now();
     const stopped = await client.stopEgress(info.egressId);
     assert.ok(

@@ -3,6 +3,8 @@
  * it takes one validated plan over IPC, records, and reports typed events back.
  */
 import { errors, parseParentCommand, type ChildEvent, type EndInfo, type RecordingPlan } from '@egress/shared';
+import { RecorderMetrics } from './metrics/recorder-metrics.js';
+import { capturePath } from './outputs/file-delivery.js';
 import { WebRecording } from './web-recording.js';
 
 function send(ev: ChildEvent): void {
@@ -14,12 +16,19 @@ function log(line: string): void {
 }
 
 let recording: WebRecording | undefined;
+let metrics: RecorderMetrics | undefined;
 let stopReason: string | undefined;
 
 async function run(plan: RecordingPlan): Promise<void> {
   const rec = new WebRecording(plan, { log });
   recording = rec;
-  rec.on('active', (startedAt: number) => send({ type: 'active', startedAt }));
+  const m = new RecorderMetrics(plan.egressId);
+  metrics = m;
+  rec.on('stage', (name, ms) => m.stage(name, ms));
+  rec.on('active', (startedAt: number) => {
+    m.active(startedAt, capturePath(plan.tmpDir));
+    send({ type: 'active', startedAt });
+  });
   rec.on('ending', (reason: string) => send({ type: 'ending', reason }));
   let end: EndInfo;
   try {
@@ -58,6 +67,10 @@ process.on('message', (raw: unknown) => {
     case 'start':
       if (recording) log('ignoring a second start');
       else void run(cmd.plan);
+      break;
+    case 'metrics':
+      // A spare has recorded nothing yet: an empty exposition.
+      void (metrics?.text() ?? Promise.resolve('')).then((text) => send({ type: 'metrics', text }));
       break;
   }
 });

@@ -35,6 +35,8 @@ export interface WebRecordingEvents {
   active: [startedAt: number];
   /** A stop was accepted while active; EOS is on its way. */
   ending: [reason: string];
+  /** A start-up stage (pulse, xvfb, chromium, page, gst) finished after `ms`. */
+  stage: [name: string, ms: number];
 }
 
 /** Upstream's words for an end caused by the page printing END_RECORDING. */
@@ -191,6 +193,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
       const t0 = Date.now();
       const result = await step();
       times.push(`${label} ${Date.now() - t0} ms`);
+      this.emit('stage', label, Date.now() - t0);
       return result;
     };
     const began = Date.now();

@@ -339,6 +339,12 @@ export class Supervisor implements MetricsSource {
     return countPulseSinks();
   }
 
+  /** Every live recorder's own metrics; one that does not answer within 1 s is left out of this scrape. */
+  async childMetrics(): Promise<string[]> {
+    const texts = await Promise.all([...this.active.values()].map((e) => e.metrics(1000)));
+    return texts.filter((t): t is string => !!t);
+  }
+
   loadRatio(): { cpu: number; memory: number; pulse: number } {
     return this.capacity.loadRatio();
   }

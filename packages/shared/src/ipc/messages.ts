@@ -13,7 +13,11 @@ export const TERMINAL_STATES: readonly LifecycleState[] = ['complete', 'failed',
 
 /** Supervisor -> recorder. */
 export type ParentCommand =
-  { type: 'start'; plan: RecordingPlan } | { type: 'stop'; reason: string } | { type: 'ping' };
+  | { type: 'start'; plan: RecordingPlan }
+  | { type: 'stop'; reason: string }
+  | { type: 'ping' }
+  /** Asks for the recorder's own Prometheus metrics, answered by a `metrics` event. */
+  | { type: 'metrics' };
 
 /** Why the recording stopped, in upstream's "End reason" words when it ends normally. */
 export interface EndInfo {
@@ -37,7 +41,12 @@ export type ChildEvent =
   | { type: 'active'; startedAt: number }
   | { type: 'ending'; reason: string }
   | { type: 'ended'; info: EndInfo }
-  | { type: 'pong' };
+  | { type: 'pong' }
+  /** The recorder's registry in Prometheus text exposition. */
+  | { type: 'metrics'; text: string };
+
+/** A child's metrics text beyond this is refused: a scrape must not be a way to exhaust the supervisor. */
+export const MAX_METRICS_TEXT = 256 * 1024;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -69,6 +78,12 @@ export function parseChildEvent(v: unknown): ChildEvent {
       return { type: 'ending', reason: v.reason };
     case 'pong':
       return { type: 'pong' };
+    case 'metrics':
+      if (!str(v.text)) throw errors.malformedRequest('metrics.text: not a string');
+      if (v.text.length > MAX_METRICS_TEXT) {
+        throw errors.malformedRequest(`metrics.text: ${v.text.length} characters, over ${MAX_METRICS_TEXT}`);
+      }
+      return { type: 'metrics', text: v.text };
     case 'ended': {
       const info = v.info;
       if (!isObject(info)) throw errors.malformedRequest('ended.info: not an object');
@@ -123,6 +138,8 @@ export function parseParentCommand(v: unknown): ParentCommand {
       return { type: 'stop', reason: v.reason };
     case 'ping':
       return { type: 'ping' };
+    case 'metrics':
+      return { type: 'metrics' };
     default:
       throw errors.malformedRequest(`parent message: unknown type ${JSON.stringify(v.type)}`);
   }

@@ -124,6 +124,11 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     }
   }
 
+  /** The current recorder's own metrics (Prometheus text), if it answers in time. */
+  metrics(timeoutMs?: number): Promise<string | undefined> {
+    return this.proc?.requestMetrics(timeoutMs) ?? Promise.resolve(undefined);
+  }
+
   /** Asks the recorder to end with EOS; returns the info to answer StopEgress with. */
   stop(reason: string): EgressInfo {
     if (this.finished || TERMINAL_STATES.includes(this.state)) return this.info;

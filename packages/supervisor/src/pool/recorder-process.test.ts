@@ -37,3 +37,25 @@ test('a slowly watched spare switched to a short hang timeout is declared hung o
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a child answers a metrics request; a silent one yields undefined after the timeout', async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'rp-test-'));
+  const proc = new RecorderProcess({
+    onOutput: () => undefined,
+    entry: FAKE,
+    env: { FAKE_RECORDER_MODE: 'hang-after-active' },
+    hangTimeoutMs: 60_000,
+  });
+  try {
+    await proc.waitReady();
+    assert.equal(await proc.requestMetrics(2000), `fake_recorder_up{pid="${proc.pid}"} 1\n`);
+    proc.send({ type: 'start', plan: { tmpDir: path.join(tmp, 'eg') } as RecordingPlan });
+    await new Promise((r) => setTimeout(r, 300)); // past ACTIVE: the fake has gone silent
+    // Without the timeout this would wait forever and the test would time out.
+    assert.equal(await proc.requestMetrics(300), undefined);
+  } finally {
+    proc.kill('test over');
+    await proc.exited;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

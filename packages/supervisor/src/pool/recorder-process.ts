@@ -172,6 +172,25 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
     this.pingTimer.unref();
   }
 
+  /** The child's own metrics in Prometheus text; undefined when it does not answer within `timeoutMs`. */
+  async requestMetrics(timeoutMs = 1000): Promise<string | undefined> {
+    if (this.exitInfo) return undefined;
+    return await new Promise<string | undefined>((resolve) => {
+      const done = (text: string | undefined) => {
+        clearTimeout(timer);
+        this.off('message', onMessage);
+        this.off('exit', onExit);
+        resolve(text);
+      };
+      const onMessage = (ev: ChildEvent) => ev.type === 'metrics' && done(ev.text);
+      const onExit = () => done(undefined);
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      this.on('message', onMessage);
+      this.on('exit', onExit);
+      if (!this.send({ type: 'metrics' })) done(undefined);
+    });
+  }
+
   /** Sends a command; false when the channel is already gone. */
   send(cmd: ParentCommand): boolean {
     if (!this.child.connected) return false;

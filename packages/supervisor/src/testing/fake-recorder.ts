@@ -18,6 +18,7 @@ let silent = false;
 process.on('message', (raw: unknown) => {
   const cmd = raw as { type: string; reason?: string; plan?: RecordingPlan };
   if (cmd.type === 'ping' && !silent) send({ type: 'pong' });
+  if (cmd.type === 'metrics' && !silent) send({ type: 'metrics', text: `fake_recorder_up{pid="${process.pid}"} 1\n` });
   if (cmd.type === 'start' && cmd.plan) {
     plan = cmd.plan;
     if (mode.includes('-once')) {
