@@ -297,6 +297,7 @@ export class Supervisor implements MetricsSource {
         status: e.state,
         ageSec: Math.round((now - e.createdAt) / 1000),
         pid: e.pid,
+        restarts: e.restarts,
         cpu: e.pid ? Number(this.cpu.groupCpu(e.pid).toFixed(3)) : 0,
         rssBytes: e.pid ? this.cpu.groupRssBytes(e.pid) : 0,
         output: e.plan.outputs.file ? path.basename(e.plan.outputs.file.destination) : undefined,
