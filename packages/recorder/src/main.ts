@@ -26,7 +26,7 @@ async function run(plan: RecordingPlan): Promise<void> {
   metrics = m;
   rec.on('stage', (name, ms) => m.stage(name, ms));
   rec.on('active', (startedAt: number) => {
-    m.active(startedAt, capturePath(plan.tmpDir));
+    m.active(startedAt, capturePath(plan.tmpDir, plan.outputs.file?.fileType));
     send({ type: 'active', startedAt });
   });
   rec.on('ending', (reason: string) => send({ type: 'ending', reason }));

@@ -248,12 +248,14 @@ describe('WebRecording', { timeout: 120_000 }, () => {
     t.diagnostic(`${info.error?.message}; kept ${probe.durationMs} ms`);
   });
 
-  for (const [what, source, codecs] of [
-    ['audio only', { audioOnly: true }, ['aac']],
-    ['video only', { videoOnly: true }, ['h264']],
+  for (const [what, source, codecs, fileType] of [
+    ['audio only', { audioOnly: true }, ['aac'], 'mp4'],
+    ['video only', { videoOnly: true }, ['h264'], 'mp4'],
+    ['audio only to OGG', { audioOnly: true }, ['opus'], 'ogg'],
+    ['audio only to MP3', { audioOnly: true }, ['mp3'], 'mp3'],
   ] as const) {
     it(`records ${what}`, async () => {
-      const s = session({}, { source });
+      const s = session({}, { source, fileType });
       await s.rec.start();
       await delay(2500);
       s.rec.stop('StopEgress API');

@@ -249,6 +249,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
       display: xvfb.display,
       pulseMonitor: sink.monitor,
       outputPath: this.capturePath,
+      fileType: plan.outputs.file.fileType,
     });
     this.note(`gst-launch-1.0 -e -m ${pipeline.join(' ')}`);
     const gst = new GstLaunch(pipeline, { log: (l) => this.log('gst', l) });
@@ -315,15 +316,16 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   }
 
   private get capturePath(): string {
-    return capturePath(this.plan.tmpDir);
+    return capturePath(this.plan.tmpDir, this.plan.outputs.file?.fileType);
   }
 
-  /** Remuxes the capture into an ordinary MP4, moves it to its destination and reads it back. */
+  /** Remuxes an MP4 capture into an ordinary MP4, moves the file to its destination and reads it back. */
   private async deliverFile(): Promise<FileResult | undefined> {
     const destination = this.plan.outputs.file?.destination;
     if (!destination) return undefined;
     const file = await deliverCapture({
       tmpDir: this.plan.tmpDir,
+      fileType: this.plan.outputs.file?.fileType ?? 'mp4',
       destination,
       startedAt: this.startedAt ?? Date.now(),
       // Without EOS the media ends where gst-launch stopped writing.

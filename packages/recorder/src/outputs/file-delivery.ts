@@ -1,23 +1,22 @@
 /**
- * Delivery of a file output: the fragmented capture is remuxed into an ordinary MP4, moved to its
- * destination and read back for FileInfo. Used by the recorder on every end, and by the supervisor to
+ * Delivery of a file output: a fragmented MP4 capture is remuxed into an ordinary MP4 (OGG and MP3 need
+ * no remux), moved to its destination and read back for FileInfo. Used by the recorder on every end, and by the supervisor to
  * salvage what a recorder that died had written.
  */
 import { copyFile, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { FileResult } from '@egress/shared';
+import type { FileResult, FileType } from '@egress/shared';
 import { probeMedia } from '../media/probe.js';
 import { remuxToMp4 } from '../media/remux.js';
 
-/** Name of the scratch file the capture pipeline writes inside the egress's tmp dir. */
-export const CAPTURE_FILENAME = 'capture.mp4';
-
-export function capturePath(tmpDir: string): string {
-  return join(tmpDir, CAPTURE_FILENAME);
+/** The scratch file the capture pipeline writes inside the egress's tmp dir. */
+export function capturePath(tmpDir: string, fileType: FileType = 'mp4'): string {
+  return join(tmpDir, `capture.${fileType}`);
 }
 
 export interface DeliverOptions {
   tmpDir: string;
+  fileType?: FileType;
   destination: string;
   startedAt: number;
   endedAt: number;
@@ -28,12 +27,17 @@ export interface DeliverOptions {
 
 /** Delivers the capture in `tmpDir`; undefined when nothing was captured. Throws when the media is unusable. */
 export async function deliverCapture(o: DeliverOptions): Promise<FileResult | undefined> {
-  const captured = await stat(capturePath(o.tmpDir)).catch(() => undefined);
+  const fileType = o.fileType ?? 'mp4';
+  const capture = capturePath(o.tmpDir, fileType);
+  const captured = await stat(capture).catch(() => undefined);
   if (!captured || captured.size === 0) return undefined;
-  const finished = join(o.tmpDir, 'final.mp4');
-  const t0 = Date.now();
-  await remuxToMp4(capturePath(o.tmpDir), finished, o.signal ? { cancelSignal: o.signal } : {});
-  o.note?.(`remuxed ${captured.size} bytes in ${Date.now() - t0} ms`);
+  let finished = capture;
+  if (fileType === 'mp4') {
+    finished = join(o.tmpDir, 'final.mp4');
+    const t0 = Date.now();
+    await remuxToMp4(capture, finished, o.signal ? { cancelSignal: o.signal } : {});
+    o.note?.(`remuxed ${captured.size} bytes in ${Date.now() - t0} ms`);
+  }
   await mkdir(dirname(o.destination), { recursive: true });
   await moveFile(finished, o.destination);
   const probe = await probeMedia(o.destination, o.signal ? { cancelSignal: o.signal } : {});

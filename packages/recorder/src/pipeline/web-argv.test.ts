@@ -81,6 +81,35 @@ describe('buildWebPipeline', () => {
     assert.match(t, /ximagesrc .* x264enc .* mux\.$/);
   });
 
+  it('writes audio only to Opus in OGG, or to CBR MP3 behind a Xing header', () => {
+    const audioOnly = { audioOnly: true, videoOnly: false };
+    const ogg = text(
+      buildWebPipeline(
+        input({
+          source: audioOnly,
+          fileType: 'ogg',
+          outputPath: '/t/c.ogg',
+          encoding: { ...ENCODING_720P30, audioCodec: 'opus' },
+        }),
+      ),
+    );
+    assert.match(ogg, /^oggmux name=mux ! filesink location=\/t\/c\.ogg async=false pulsesrc /);
+    assert.match(ogg, / ! opusenc bitrate=128000 ! opusparse ! queue ! mux\.$/);
+    const mp3 = text(
+      buildWebPipeline(
+        input({
+          source: audioOnly,
+          fileType: 'mp3',
+          outputPath: '/t/c.mp3',
+          encoding: { ...ENCODING_720P30, audioCodec: 'mp3' },
+        }),
+      ),
+    );
+    assert.match(mp3, /^xingmux name=mux ! filesink location=\/t\/c\.mp3 async=false pulsesrc /);
+    assert.match(mp3, / ! lamemp3enc target=bitrate cbr=true bitrate=128 ! mpegaudioparse ! queue ! mux\.$/);
+    assert.throws(() => buildWebPipeline(input({ fileType: 'ogg' })), /ogg holds audio only/);
+  });
+
   it('rejects a source that is both audio-only and video-only', () => {
     assert.throws(
       () => buildWebPipeline(input({ source: { audioOnly: true, videoOnly: true } })),

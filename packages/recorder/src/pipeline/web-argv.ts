@@ -1,9 +1,10 @@
 /**
  * Builds the gst-launch-1.0 pipeline (arguments after the flags) that captures a web page: the Xvfb
- * screen and the recording's pulse monitor, encoded to H.264/AAC in a fragmented MP4. Fragments make a
- * crashed recording readable; a clean stop is remuxed into an ordinary MP4 afterwards (media/remux.ts).
+ * screen and the recording's pulse monitor, encoded to H.264/AAC in a fragmented MP4 (fragments make a
+ * crashed recording readable; a clean stop is remuxed into an ordinary MP4 afterwards, media/remux.ts),
+ * or audio only to Opus in OGG or to MP3 (both readable up to the last page or frame written).
  */
-import type { EncodingPlan, WebSourcePlan } from '@egress/shared';
+import type { EncodingPlan, FileType, WebSourcePlan } from '@egress/shared';
 
 /** Everything the web capture pipeline depends on. */
 export interface WebPipelineInput {
@@ -15,6 +16,8 @@ export interface WebPipelineInput {
   pulseMonitor: string;
   /** Scratch file the muxer writes. */
   outputPath: string;
+  /** Container; default mp4. OGG and MP3 need an audio-only source. */
+  fileType?: FileType;
 }
 
 /** The muxer's name, so both branches can link to it. */
@@ -46,19 +49,45 @@ function audioBranch(e: EncodingPlan, monitor: string): string[] {
     // A sink that was idle delivers its first samples late; audiorate fills that gap with silence.
     ...['!', 'audiorate', '!', 'queue', '!', 'audioconvert', '!', 'audioresample'],
     ...['!', `audio/x-raw,rate=${e.audioFrequency},channels=2`],
-    ...['!', 'avenc_aac', `bitrate=${e.audioBitrate * 1000}`, '!', 'aacparse', '!', 'queue', '!', `${MUX}.`],
+    ...['!', ...audioEncoder(e), '!', 'queue', '!', `${MUX}.`],
   ];
+}
+
+function audioEncoder(e: EncodingPlan): string[] {
+  switch (e.audioCodec) {
+    case 'aac':
+      return ['avenc_aac', `bitrate=${e.audioBitrate * 1000}`, '!', 'aacparse'];
+    case 'opus':
+      return ['opusenc', `bitrate=${e.audioBitrate * 1000}`, '!', 'opusparse'];
+    case 'mp3':
+      return ['lamemp3enc', 'target=bitrate', 'cbr=true', `bitrate=${e.audioBitrate}`, '!', 'mpegaudioparse'];
+  }
+}
+
+/** The muxer and file sink for each container. */
+function muxer(fileType: FileType, outputPath: string): string[] {
+  // Without preroll the pipeline reports PLAYING when its clock starts (the media's time 0), not when
+  // the muxer first writes, which waits up to 2 s for an idle pulse sink's first samples.
+  const sink = ['!', 'filesink', `location=${outputPath}`, 'async=false'];
+  switch (fileType) {
+    case 'mp4':
+      return ['mp4mux', `name=${MUX}`, 'fragment-duration=1000', ...sink];
+    case 'ogg':
+      return ['oggmux', `name=${MUX}`, ...sink];
+    case 'mp3':
+      // xingmux writes the frame count and seek table a player needs for an exact duration.
+      return ['xingmux', `name=${MUX}`, ...sink];
+  }
 }
 
 /** The pipeline description as gst-launch arguments (without `-e -m`). */
 export function buildWebPipeline(input: WebPipelineInput): string[] {
   const { source, encoding, display, pulseMonitor, outputPath } = input;
+  const fileType = input.fileType ?? 'mp4';
   if (source.audioOnly && source.videoOnly) throw new Error('a web recording cannot be both audio-only and video-only');
+  if (fileType !== 'mp4' && !source.audioOnly) throw new Error(`${fileType} holds audio only`);
   return [
-    ...['mp4mux', `name=${MUX}`, 'fragment-duration=1000', '!', 'filesink', `location=${outputPath}`],
-    // Without preroll the pipeline reports PLAYING when its clock starts (the media's time 0), not when
-    // the muxer first writes, which waits up to 2 s for an idle pulse sink's first samples.
-    'async=false',
+    ...muxer(fileType, outputPath),
     ...(source.audioOnly ? [] : videoBranch(encoding, display)),
     ...(source.videoOnly ? [] : audioBranch(encoding, pulseMonitor)),
   ];

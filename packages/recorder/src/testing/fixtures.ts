@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EncodingPlan, RecordingPlan, WebSourcePlan } from '@egress/shared';
+import type { EncodingPlan, FileType, RecordingPlan, WebSourcePlan } from '@egress/shared';
 import { findNullSinkModules } from '../audio/pulse.js';
 
 /** The 720p30 encoding the media lab measured. */
@@ -18,6 +18,7 @@ export const ENCODING_720P30: EncodingPlan = {
   videoBitrate: 3000,
   videoProfile: 'high',
   keyFrameInterval: 0,
+  audioCodec: 'aac',
   audioBitrate: 128,
   audioFrequency: 48000,
   x264Preset: 'veryfast',
@@ -29,18 +30,23 @@ export interface WebPlanOverrides {
   encoding?: Partial<EncodingPlan>;
   /** Directory the file is delivered to (default: a fresh dir under the OS tmp dir). */
   outputDir?: string;
+  /** Container of the file (default mp4); OGG and MP3 switch the audio codec to match. */
+  fileType?: FileType;
 }
+
+const CODEC_OF: Record<FileType, EncodingPlan['audioCodec']> = { mp4: 'aac', ogg: 'opus', mp3: 'mp3' };
 
 /** A web recording plan with a unique egress id, scratch dir and destination. */
 export function webPlan(url: string, overrides: WebPlanOverrides = {}): RecordingPlan {
   const egressId = `EG_test_${randomBytes(6).toString('hex')}`;
   const root = join(tmpdir(), 'egress-recorder-tests');
   const outputDir = overrides.outputDir ?? join(root, 'out', egressId);
+  const fileType = overrides.fileType ?? 'mp4';
   return {
     egressId,
     source: { kind: 'web', url, audioOnly: false, videoOnly: false, awaitStartSignal: false, ...overrides.source },
-    encoding: { ...ENCODING_720P30, ...overrides.encoding },
-    outputs: { file: { fileType: 'mp4', destination: join(outputDir, 'nested', `${egressId}.mp4`) } },
+    encoding: { ...ENCODING_720P30, audioCodec: CODEC_OF[fileType], ...overrides.encoding },
+    outputs: { file: { fileType, destination: join(outputDir, 'nested', `${egressId}.${fileType}`) } },
     tmpDir: join(root, 'tmp', egressId),
     chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
   };

@@ -1,6 +1,6 @@
 import { AudioCodec, EncodingOptions, EncodingOptionsPreset, VideoCodec } from '@livekit/protocol';
 import { errors } from '../errors.js';
-import type { EncodingPlan, VideoProfile } from './plan.js';
+import type { AudioCodecName, EncodingPlan, FileType, VideoProfile } from './plan.js';
 
 /** Upstream's code defaults (not the proto comments): 720p30, 3 Mb/s, H.264 Main, AAC 128 kb/s at 44.1 kHz. */
 export const DEFAULT_ENCODING: Omit<EncodingPlan, 'x264Preset'> = {
@@ -11,6 +11,7 @@ export const DEFAULT_ENCODING: Omit<EncodingPlan, 'x264Preset'> = {
   videoBitrate: 3000,
   videoProfile: 'main',
   keyFrameInterval: 0,
+  audioCodec: 'aac',
   audioBitrate: 128,
   audioFrequency: 44100,
 };
@@ -41,14 +42,29 @@ export function x264PresetFor(width: number, height: number, framerate: number):
   return width * height * framerate > 1280 * 720 * 30 ? 'superfast' : 'veryfast';
 }
 
+/** The request's audio codec: null for DEFAULT_AC (the container decides). */
+const AUDIO_CODECS: Partial<Record<AudioCodec, AudioCodecName | null>> = {
+  [AudioCodec.DEFAULT_AC]: null,
+  [AudioCodec.AAC]: 'aac',
+  [AudioCodec.OPUS]: 'opus',
+  [AudioCodec.AC_MP3]: 'mp3',
+};
+
+/** The audio codec each container gets (upstream's defaults); a request naming another is refused. */
+const CONTAINER_CODEC: Record<FileType, AudioCodecName> = { mp4: 'aac', ogg: 'opus', mp3: 'mp3' };
+
 type EncodingChoice =
   | { case: 'preset'; value: EncodingOptionsPreset }
   | { case: 'advanced'; value: EncodingOptions }
   | { case: undefined; value?: undefined };
 
-/** Turns a request's preset or advanced options into an EncodingPlan; `field` prefixes error names. */
-export function encodingFromRequest(choice: EncodingChoice, field: string): EncodingPlan {
-  let plan: Omit<EncodingPlan, 'x264Preset'> = { ...DEFAULT_ENCODING };
+/**
+ * Turns a request's preset or advanced options into an EncodingPlan for a `container` file; `field`
+ * prefixes error names.
+ */
+export function encodingFromRequest(choice: EncodingChoice, field: string, container: FileType = 'mp4'): EncodingPlan {
+  const audioCodec = CONTAINER_CODEC[container];
+  let plan: Omit<EncodingPlan, 'x264Preset'> = { ...DEFAULT_ENCODING, audioCodec };
   if (choice.case === 'preset') {
     const preset = PRESETS[choice.value];
     if (!preset) {
@@ -57,8 +73,10 @@ export function encodingFromRequest(choice: EncodingChoice, field: string): Enco
     }
     plan = { ...plan, ...preset };
   } else if (choice.case === 'advanced') {
-    plan = advancedEncoding(choice.value, plan, `${field}.advanced`);
+    plan = advancedEncoding(choice.value, plan, `${field}.advanced`, container);
   }
+  // Opus runs at 48 kHz whatever the request says (as upstream).
+  if (audioCodec === 'opus') plan.audioFrequency = 48000;
   return { ...plan, x264Preset: x264PresetFor(plan.width, plan.height, plan.framerate) };
 }
 
@@ -66,6 +84,7 @@ function advancedEncoding(
   o: EncodingOptions,
   base: Omit<EncodingPlan, 'x264Preset'>,
   field: string,
+  container: FileType,
 ): Omit<EncodingPlan, 'x264Preset'> {
   const out = { ...base };
   const dim = (name: 'width' | 'height', v: number) => {
@@ -93,9 +112,17 @@ function advancedEncoding(
     throw errors.invalidArgument(`${field}.video_codec`, name, 'only H.264 (baseline, main, high) can be encoded');
   }
   out.videoProfile = profile;
-  if (o.audioCodec !== AudioCodec.DEFAULT_AC && o.audioCodec !== AudioCodec.AAC) {
+  const codec = AUDIO_CODECS[o.audioCodec];
+  if (codec === undefined) {
     const name = AudioCodec[o.audioCodec] ?? o.audioCodec;
-    throw errors.invalidArgument(`${field}.audio_codec`, name, 'only AAC is supported in MP4 output');
+    throw errors.invalidArgument(`${field}.audio_codec`, name, 'unknown audio codec');
+  }
+  if (codec && codec !== out.audioCodec) {
+    throw errors.invalidArgument(
+      `${field}.audio_codec`,
+      AudioCodec[o.audioCodec],
+      `the file is ${container.toUpperCase()}, which holds ${out.audioCodec.toUpperCase()} audio`,
+    );
   }
   const positive = (name: string, v: number, max: number) => {
     if (!Number.isInteger(v) || v < 0 || v > max) {

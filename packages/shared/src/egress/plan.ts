@@ -28,6 +28,8 @@ export interface EncodingPlan {
   videoProfile: VideoProfile;
   /** Seconds between key frames; 0 lets the encoder choose (2 s at the framerate). */
   keyFrameInterval: number;
+  /** Chosen with the container: AAC in MP4, Opus in OGG, MP3 in MP3. */
+  audioCodec: AudioCodecName;
   /** kbps */
   audioBitrate: number;
   audioFrequency: number;
@@ -35,7 +37,10 @@ export interface EncodingPlan {
   x264Preset: string;
 }
 
-export type FileType = 'mp4';
+export type AudioCodecName = 'aac' | 'opus' | 'mp3';
+
+/** MP4 (H.264/AAC, or either alone), OGG (Opus, audio only), MP3 (audio only). */
+export type FileType = 'mp4' | 'ogg' | 'mp3';
 
 export interface FileOutputPlan {
   fileType: FileType;

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  AudioCodec,
   EncodedFileOutput,
   EncodedFileType,
   EncodingOptions,
@@ -160,11 +161,6 @@ test('what is not built yet is unimplemented, not silently dropped', () => {
     'stream',
   );
   rejects(
-    () => planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.OGG })] }), ctx),
-    'unimplemented',
-    'file_type',
-  );
-  rejects(
     () => planFromRequest({ egressId: 'EG_x', roomId: '', roomName: '', request: { case: 'track', value: {} } }, ctx),
     'unimplemented',
     'track',
@@ -186,4 +182,53 @@ test('destination checks find unwritable places before anything starts', async (
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('file types: audio only defaults to OGG/Opus at 48 kHz, MP3 on request, MP4 with video', () => {
+  const audio = planFromRequest(
+    web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ filepath: 'a.mp4' })] }),
+    ctx,
+  );
+  assert.deepEqual(audio.outputs.file, { fileType: 'ogg', destination: '/srv/out/a.ogg' });
+  assert.deepEqual([audio.encoding.audioCodec, audio.encoding.audioFrequency], ['opus', 48000]);
+  const mp3 = planFromRequest(
+    web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP3, filepath: 'b' })] }),
+    ctx,
+  );
+  assert.deepEqual(mp3.outputs.file, { fileType: 'mp3', destination: '/srv/out/b.mp3' });
+  assert.deepEqual([mp3.encoding.audioCodec, mp3.encoding.audioFrequency], ['mp3', 44100]);
+  const av = planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'c.ogg' })] }), ctx);
+  assert.deepEqual(av.outputs.file, { fileType: 'mp4', destination: '/srv/out/c.mp4' });
+  assert.equal(av.encoding.audioCodec, 'aac');
+  const audioMp4 = planFromRequest(
+    web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP4 })] }),
+    ctx,
+  );
+  assert.equal(audioMp4.encoding.audioCodec, 'aac');
+});
+
+test('file types that cannot hold the request are invalid_argument naming the field', () => {
+  rejects(
+    () => planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.OGG })] }), ctx),
+    'invalid_argument',
+    'web.file_outputs[0].file_type',
+  );
+  rejects(
+    () =>
+      planFromRequest(
+        web({
+          audioOnly: true,
+          fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.OGG })],
+          options: { case: 'advanced', value: new EncodingOptions({ audioCodec: AudioCodec.AAC }) },
+        }),
+        ctx,
+      ),
+    'invalid_argument',
+    'web.advanced.audio_codec',
+  );
+  rejects(
+    () => planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ fileType: 7 as EncodedFileType })] }), ctx),
+    'invalid_argument',
+    'web.file_outputs[0].file_type',
+  );
 });

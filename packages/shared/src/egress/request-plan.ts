@@ -13,7 +13,7 @@ import {
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
 import { expandFilepath } from './filename.js';
-import type { ChromePlan, FileOutputPlan, RecordingPlan, WebSourcePlan } from './plan.js';
+import type { ChromePlan, FileOutputPlan, FileType, RecordingPlan, WebSourcePlan } from './plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
@@ -57,8 +57,8 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
       segments: legacy === 'segments' || web.segmentOutputs.length > 0,
       images: web.imageOutputs.length > 0,
     });
-    const file = singleFile(files, 'web.file_outputs', req, now, ctx);
-    return { ...base, source, encoding: encodingFromRequest(web.options, 'web'), outputs: { file } };
+    const file = singleFile(files, 'web.file_outputs', source, req, now, ctx);
+    return { ...base, source, encoding: encodingFromRequest(web.options, 'web', file.fileType), outputs: { file } };
   }
   if (r.case === 'egress') {
     const eg = r.value as StartEgressRequest;
@@ -79,8 +79,8 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
       rejectUploads(o.storage, `egress.outputs[${i}].storage`);
     });
     rejectUploads(eg.storage, 'egress.storage');
-    const file = singleFile(files, 'egress.outputs', req, now, ctx);
-    return { ...base, source, encoding: encodingFromRequest(eg.encoding, 'egress'), outputs: { file } };
+    const file = singleFile(files, 'egress.outputs', source, req, now, ctx);
+    return { ...base, source, encoding: encodingFromRequest(eg.encoding, 'egress', file.fileType), outputs: { file } };
   }
   if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
   throw new EgressError('unimplemented', `request: ${r.case} egress is not supported yet; only web is`);
@@ -118,9 +118,31 @@ function rejectUploads(storage: StorageConfig | undefined, field: string): void 
   }
 }
 
+const FILE_TYPES: Partial<Record<EncodedFileType, FileType>> = {
+  [EncodedFileType.MP4]: 'mp4',
+  [EncodedFileType.OGG]: 'ogg',
+  [EncodedFileType.MP3]: 'mp3',
+};
+
+/**
+ * The container of a file output: the requested one, or upstream's default (OGG for audio only, MP4 with
+ * video). OGG and MP3 hold audio only.
+ */
+function fileTypeOf(f: EncodedFileOutput | FileOutput, source: WebSourcePlan, at: string): FileType {
+  if (f.fileType === EncodedFileType.DEFAULT_FILETYPE) return source.audioOnly ? 'ogg' : 'mp4';
+  const type = FILE_TYPES[f.fileType];
+  const name = EncodedFileType[f.fileType] ?? f.fileType;
+  if (!type) throw errors.invalidArgument(`${at}.file_type`, name, 'unknown file type; use MP4, OGG or MP3');
+  if (type !== 'mp4' && !source.audioOnly) {
+    throw errors.invalidArgument(`${at}.file_type`, name, `${name} holds audio only; set audio_only or use MP4`);
+  }
+  return type;
+}
+
 function singleFile(
   files: (EncodedFileOutput | FileOutput)[],
   field: string,
+  source: WebSourcePlan,
   req: StartRequestLike,
   now: Date,
   ctx: PlanContext,
@@ -129,21 +151,16 @@ function singleFile(
   if (files.length > 1) throw errors.invalidArgument(field, files.length, 'at most one file output is allowed');
   const f = files[0]!;
   const at = `${field}[0]`;
-  if (f.fileType !== EncodedFileType.DEFAULT_FILETYPE && f.fileType !== EncodedFileType.MP4) {
-    throw new EgressError(
-      'unimplemented',
-      `${at}.file_type: ${EncodedFileType[f.fileType] ?? f.fileType} is not supported yet; use MP4`,
-    );
-  }
+  const fileType = fileTypeOf(f, source, at);
   if ('output' in f) rejectUploads({ provider: f.output } as StorageConfig, `${at}.output`);
   if (f.filepath.includes('\0')) throw errors.invalidArgument(`${at}.filepath`, f.filepath, 'contains a NUL byte');
-  const rel = expandFilepath(f.filepath, '.mp4', {
+  const rel = expandFilepath(f.filepath, `.${fileType}`, {
     roomName: req.roomName,
     roomId: req.roomId,
     identifier: req.roomName || 'web',
     now,
   });
-  return { fileType: 'mp4', destination: path.resolve(ctx.localOutputDir, rel) };
+  return { fileType, destination: path.resolve(ctx.localOutputDir, rel) };
 }
 
 /**

@@ -256,7 +256,8 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     if (this.keepTmpDir) {
       const aside = `${this.plan.tmpDir}.part${n}`;
       await rename(this.plan.tmpDir, aside).catch(() => undefined);
-      this.restartNotes[this.restartNotes.length - 1] += `; partial capture kept at ${capturePath(aside)}`;
+      const kept = capturePath(aside, this.plan.outputs.file?.fileType);
+      this.restartNotes[this.restartNotes.length - 1] += `; partial capture kept at ${kept}`;
       this.info.details = this.restartNotes.join('; ');
       this.keepTmpDir = false;
       tmpDir = undefined;
@@ -294,6 +295,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     try {
       const file = await deliverCapture({
         tmpDir: this.plan.tmpDir,
+        fileType: this.attemptPlan.outputs.file?.fileType ?? 'mp4',
         destination,
         startedAt: this.activeAt,
         endedAt: Date.now(),
@@ -304,7 +306,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       // The raw capture stays on disk (the reaper never deletes media), and the report says where.
       this.keepTmpDir = true;
       this.deps.log.error('could not salvage the partial recording', { error: errors.from(err).message });
-      return { files: [], kept: capturePath(this.plan.tmpDir) };
+      return { files: [], kept: capturePath(this.plan.tmpDir, this.plan.outputs.file?.fileType) };
     }
   }
 
