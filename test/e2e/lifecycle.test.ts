@@ -6,7 +6,12 @@ import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
 
-const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
+const TERMINAL = [
+  EgressStatus.EGRESS_COMPLETE,
+  EgressStatus.EGRESS_FAILED,
+  EgressStatus.EGRESS_ABORTED,
+  EgressStatus.EGRESS_LIMIT_REACHED,
+];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('how a web egress ends', () => {
@@ -113,6 +118,24 @@ describe('how a web egress ends', () => {
     const [done] = await client.listEgress({ egressId: info.egressId });
     assert.equal(done?.status, EgressStatus.EGRESS_COMPLETE, done?.error);
     assert.match(done!.details, /Source closed/);
+    assert.deepEqual(await leftoversAfter(3000), []);
+  });
+
+  test('a session limit ends the egress LIMIT_REACHED (413) with its file finalized', async () => {
+    const svc = await startService('session_limits: { file_output_max_duration: 3s }');
+    try {
+      const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'limited.mp4' }));
+      const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
+      assert.equal(done.status, EgressStatus.EGRESS_LIMIT_REACHED, done.error);
+      assert.equal(done.error, 'Session limit reached');
+      assert.equal(done.errorCode, 413);
+      assert.equal(done.details, 'End reason: Session limit reached');
+      const p = await probe(done.fileResults[0]!.location);
+      assert.equal(p.video?.codec_name, 'h264');
+      assert.ok(Math.abs(p.durationSec - 3) <= 1.5, `recorded ${p.durationSec} s of a 3 s limit`);
+    } finally {
+      assert.equal(await svc.stop('SIGTERM'), 0);
+    }
     assert.deepEqual(await leftoversAfter(3000), []);
   });
 });

@@ -4,7 +4,7 @@ import { access, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import type { EndInfo, RecordingPlan } from '@egress/shared';
+import type { EndInfo, RecordingPlan, SessionLimitsPlan } from '@egress/shared';
 import { probeMedia, type MediaProbe } from './media/probe.js';
 import { delay } from './media/process.js';
 import { leftovers, listProcesses, webPlan, type WebPlanOverrides } from './testing/fixtures.js';
@@ -266,6 +266,24 @@ describe('WebRecording', { timeout: 120_000 }, () => {
         probe?.streams.map((st) => st.codecName),
         codecs,
       );
+    });
+  }
+
+  const limitCases: [string, SessionLimitsPlan, (p: MediaProbe) => boolean][] = [
+    ['file duration', { fileMaxDurationMs: 2500 }, (p) => Math.abs(p.durationMs - 2500) <= 1500],
+    // The size is checked each second, so the file passes the limit by up to a second of media.
+    ['file size', { fileMaxBytes: 400_000 }, (p) => p.size >= 300_000],
+  ];
+  for (const [what, limits, check] of limitCases) {
+    it(`ends LIMIT_REACHED at the ${what} limit, with the file finalized`, async () => {
+      const s = session({}, { limits });
+      await s.rec.start();
+      const info = await s.rec.ended;
+      assert.equal(info.state, 'limit_reached', info.error?.message);
+      assert.equal(info.details, 'End reason: Session limit reached');
+      assert.deepEqual(info.error, { code: 'resource_exhausted', message: 'Session limit reached' });
+      const probe = await finished(s, info);
+      assert.ok(probe && check(probe), `delivered ${probe?.durationMs} ms, ${probe?.size} bytes`);
     });
   }
 

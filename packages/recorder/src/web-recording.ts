@@ -5,7 +5,7 @@
  * unloaded and the scratch directory removed before `ended` resolves.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EgressError, errors, type EndInfo, type FileResult, type RecordingPlan } from '@egress/shared';
 import { OOM_NOTE, OomKillWatch } from '@egress/shared/system/oom-kills';
@@ -39,6 +39,9 @@ export interface WebRecordingEvents {
   stage: [name: string, ms: number];
 }
 
+/** Upstream's words for an end caused by a session limit (and its error text). */
+export const SESSION_LIMIT_REACHED = 'Session limit reached';
+
 /** Upstream's words for an end caused by the page printing END_RECORDING. */
 export const SOURCE_CLOSED = 'Source closed';
 
@@ -60,6 +63,9 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   private failure: EgressError | undefined;
   /** The failure was one of our processes dying, not the page or the request. */
   private lostProcess = false;
+  /** Which session limit ended the recording, if one did. */
+  private limitReached: string | undefined;
+  private readonly limitTimers: NodeJS.Timeout[] = [];
   /** Names the OOM killer when it is what took a process of ours. */
   private readonly oom = new OomKillWatch();
   /** Set by abort(): kill everything, deliver nothing. */
@@ -256,8 +262,12 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     this.gst = gst;
     gst.on('pipelineError', (e) => this.fail(errors.internal(`pipeline error: ${formatGstError(e)}`)));
     gst.on('eos', () => (this.eosAt = Date.now()));
-    void gst.exited.then((exit) => {
+    void gst.exited.then(async (exit) => {
       this.gstExitedAt = Date.now();
+      if (this.stopping) return;
+      // gst-launch quits on its own when its display goes away: give a dying Xvfb or Chromium a moment to
+      // be named as the cause. A gst-launch killed by a signal is the cause itself.
+      if (exit.signal === null) await delay(300);
       if (!this.stopping) this.died(`gst-launch exited unexpectedly (${describeExit(exit)})`);
     });
     const playing = new Promise<boolean>((resolve) => {
@@ -271,7 +281,34 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     this.startedAt = Date.now();
     this.note(`active after ${this.startedAt - began} ms (${times.join(', ')})`);
     this.emit('active', this.startedAt);
+    this.watchLimits();
     return true;
+  }
+
+  /** Ends the recording LIMIT_REACHED when a session limit (file duration or size) is reached. */
+  private watchLimits(): void {
+    const { fileMaxDurationMs, fileMaxBytes } = this.plan.limits ?? {};
+    const hit = (what: string) => {
+      if (this.ending) return;
+      this.limitReached = what;
+      this.note(`session limit reached: ${what}`);
+      this.stop(SESSION_LIMIT_REACHED);
+    };
+    if (fileMaxDurationMs) {
+      this.limitTimers.push(
+        setTimeout(() => hit(`file_output_max_duration ${fileMaxDurationMs} ms`), fileMaxDurationMs),
+      );
+    }
+    if (fileMaxBytes) {
+      // Checked each second: the file may pass the limit by up to a second of media, as upstream's may.
+      const timer = setInterval(() => {
+        void stat(this.capturePath).then(
+          (s) => s.size >= fileMaxBytes && hit(`file_output_max_size ${fileMaxBytes} bytes`),
+          () => undefined,
+        );
+      }, 1000);
+      this.limitTimers.push(timer);
+    }
   }
 
   /** Resolves with `step`'s value, or with undefined as soon as an end is requested. */
@@ -302,6 +339,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   /** Kills whatever is still running, in an order that keeps the logs quiet; never throws. */
   private async killProcesses(): Promise<void> {
     this.tearingDown = true;
+    for (const t of this.limitTimers) clearTimeout(t);
     const quietly = async (what: string, step: Promise<unknown> | undefined): Promise<void> => {
       try {
         await step;
@@ -360,6 +398,14 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
         state: 'aborted',
         details: `End reason: ${reason}`,
         error: errors.failedPrecondition(why).toJSON(),
+      };
+    }
+    if (this.limitReached !== undefined) {
+      return {
+        ...base,
+        state: 'limit_reached',
+        details: `End reason: ${SESSION_LIMIT_REACHED}`,
+        error: new EgressError('resource_exhausted', SESSION_LIMIT_REACHED).toJSON(),
       };
     }
     return { ...base, state: 'complete', details: `End reason: ${reason}` };

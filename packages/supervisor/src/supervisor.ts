@@ -188,6 +188,10 @@ export class Supervisor implements MetricsSource {
         insecure: config.insecure,
         extraFlags: Object.fromEntries(Object.entries(config.chrome_flags).map(([k, v]) => [k, String(v)])),
       },
+      limits: {
+        fileMaxDurationMs: config.session_limits.file_output_max_duration,
+        fileMaxBytes: config.session_limits.file_output_max_size,
+      },
     });
     if (plan.outputs.file) {
       await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
@@ -460,6 +464,8 @@ function openLogFile(dir: string, egressId: string, log: Logger): EgressLogFile 
 function resultOf(end: EgressInfo, draining: boolean): HandlerResult {
   if (end.status === EgressStatus.EGRESS_COMPLETE)
     return draining && /Process killed/.test(end.details) ? 'killed_shutdown' : 'completed';
+  // A reached session limit is a normal end: the outputs are finalized as on a stop.
+  if (end.status === EgressStatus.EGRESS_LIMIT_REACHED) return 'completed';
   if (end.status === EgressStatus.EGRESS_ABORTED) return 'aborted';
   if (end.error.includes(OOM_NOTE)) return 'killed_oom';
   return 'process_error';

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EncodingPlan, FileType, RecordingPlan, WebSourcePlan } from '@egress/shared';
+import type { EncodingPlan, FileType, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from '@egress/shared';
 import { findNullSinkModules } from '../audio/pulse.js';
 
 /** The 720p30 encoding the media lab measured. */
@@ -32,6 +32,7 @@ export interface WebPlanOverrides {
   outputDir?: string;
   /** Container of the file (default mp4); OGG and MP3 switch the audio codec to match. */
   fileType?: FileType;
+  limits?: SessionLimitsPlan;
 }
 
 const CODEC_OF: Record<FileType, EncodingPlan['audioCodec']> = { mp4: 'aac', ogg: 'opus', mp3: 'mp3' };
@@ -49,6 +50,7 @@ export function webPlan(url: string, overrides: WebPlanOverrides = {}): Recordin
     outputs: { file: { fileType, destination: join(outputDir, 'nested', `${egressId}.${fileType}`) } },
     tmpDir: join(root, 'tmp', egressId),
     chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
+    ...(overrides.limits ? { limits: overrides.limits } : {}),
   };
 }
 

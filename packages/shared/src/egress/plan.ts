@@ -59,7 +59,16 @@ export interface RecordingPlan {
   outputs: OutputsPlan;
   /** Per-egress scratch directory, owned by this recording and removed when it ends. */
   tmpDir: string;
+  /** Config session_limits that apply to this recording's outputs; absent or 0 means none. */
+  limits?: SessionLimitsPlan;
   chrome: ChromePlan;
+}
+
+export interface SessionLimitsPlan {
+  /** Milliseconds of file recording before the egress ends LIMIT_REACHED. */
+  fileMaxDurationMs?: number;
+  /** Bytes of file before the egress ends LIMIT_REACHED. */
+  fileMaxBytes?: number;
 }
 
 export interface ChromePlan {

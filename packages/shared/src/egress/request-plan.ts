@@ -13,7 +13,7 @@ import {
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
 import { expandFilepath } from './filename.js';
-import type { ChromePlan, FileOutputPlan, FileType, RecordingPlan, WebSourcePlan } from './plan.js';
+import type { ChromePlan, FileOutputPlan, FileType, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from './plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
@@ -32,6 +32,8 @@ export interface PlanContext {
   localOutputDir: string;
   chrome: ChromePlan;
   now?: Date;
+  /** Config session_limits (ms and bytes; 0 = none). */
+  limits?: { fileMaxDurationMs: number; fileMaxBytes: number };
 }
 
 const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -42,7 +44,16 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
     throw errors.invalidArgument('egress_id', req.egressId, 'must be 1-64 letters, digits, "_" or "-"');
   }
   const now = ctx.now ?? new Date();
-  const base = { egressId: req.egressId, tmpDir: path.join(ctx.tmpRoot, req.egressId), chrome: ctx.chrome };
+  const limits: SessionLimitsPlan = {
+    ...(ctx.limits?.fileMaxDurationMs ? { fileMaxDurationMs: ctx.limits.fileMaxDurationMs } : {}),
+    ...(ctx.limits?.fileMaxBytes ? { fileMaxBytes: ctx.limits.fileMaxBytes } : {}),
+  };
+  const base = {
+    egressId: req.egressId,
+    tmpDir: path.join(ctx.tmpRoot, req.egressId),
+    chrome: ctx.chrome,
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+  };
   const r = req.request;
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;

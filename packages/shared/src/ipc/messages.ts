@@ -7,9 +7,17 @@ import type { FileResult, RecordingPlan } from '../egress/plan.js';
 import { errors, isErrorCode, type ErrorCode } from '../errors.js';
 
 /** Lifecycle states of one egress, as the recorder and supervisor name them. */
-export type LifecycleState = 'starting' | 'active' | 'ending' | 'complete' | 'failed' | 'aborted';
+export type LifecycleState =
+  | 'starting'
+  | 'active'
+  | 'ending'
+  | 'complete'
+  | 'failed'
+  | 'aborted'
+  /** A session limit (duration or size) ended it; its outputs are finalized like a stop's. */
+  | 'limit_reached';
 
-export const TERMINAL_STATES: readonly LifecycleState[] = ['complete', 'failed', 'aborted'];
+export const TERMINAL_STATES: readonly LifecycleState[] = ['complete', 'failed', 'aborted', 'limit_reached'];
 
 /** Supervisor -> recorder. */
 export type ParentCommand =
@@ -21,7 +29,7 @@ export type ParentCommand =
 
 /** Why the recording stopped, in upstream's "End reason" words when it ends normally. */
 export interface EndInfo {
-  state: Extract<LifecycleState, 'complete' | 'failed' | 'aborted'>;
+  state: Extract<LifecycleState, 'complete' | 'failed' | 'aborted' | 'limit_reached'>;
   /** Human text: "End reason: StopEgress API", or the failure. */
   details: string;
   error?: { code: ErrorCode; message: string };
@@ -87,7 +95,7 @@ export function parseChildEvent(v: unknown): ChildEvent {
     case 'ended': {
       const info = v.info;
       if (!isObject(info)) throw errors.malformedRequest('ended.info: not an object');
-      if (!str(info.state) || !['complete', 'failed', 'aborted'].includes(info.state)) {
+      if (!str(info.state) || !['complete', 'failed', 'aborted', 'limit_reached'].includes(info.state)) {
         throw errors.malformedRequest(`ended.info.state: unknown state ${JSON.stringify(info.state)}`);
       }
       if (!str(info.details)) throw errors.malformedRequest('ended.info.details: not a string');

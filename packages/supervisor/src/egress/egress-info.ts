@@ -12,6 +12,7 @@ export const STATUS_OF: Record<LifecycleState, EgressStatus> = {
   complete: EgressStatus.EGRESS_COMPLETE,
   failed: EgressStatus.EGRESS_FAILED,
   aborted: EgressStatus.EGRESS_ABORTED,
+  limit_reached: EgressStatus.EGRESS_LIMIT_REACHED,
 };
 
 export function fileInfo(f: FileResult): FileInfo {
@@ -58,7 +59,8 @@ export function endedInfo(base: EgressInfo, end: EndInfo): EgressInfo {
   if (end.error) {
     const err = new EgressError(end.error.code, end.error.message);
     info.error = err.message;
-    info.errorCode = err.httpStatus;
+    // Upstream reports a reached session limit as 413, which no psrpc code maps to.
+    info.errorCode = end.state === 'limit_reached' ? 413 : err.httpStatus;
   }
   return info;
 }
