@@ -59,6 +59,16 @@ async function startActive(url: string, name: string): Promise<EgressInfo> {
   return info;
 }
 
+/** Starts an egress, lets it record 2 s, SIGKILLs its recorder; t0 is the moment of the kill. */
+async function recordThenKill(svc: RunningService, url: string, name: string) {
+  const info = await startActive(url, name);
+  const pgid = await recorderPid(svc, info.egressId);
+  await sleep(2000);
+  const t0 = Date.now();
+  process.kill(pgid, 'SIGKILL');
+  return { info, pgid, t0 };
+}
+
 async function supervisorLoad(url: string): Promise<{ active: number; cpuPercent: number; rssMb: number }[]> {
   const svc = await startService(ROOMY);
   const pid = svc.proc.pid!;
@@ -91,11 +101,7 @@ async function killToFailed(url: string): Promise<{ failedSec: number[]; cleanup
   const reapedSec: number[] = [];
   try {
     for (let i = 0; i < K; i++) {
-      const info = await startActive(url, `kill-${i}`);
-      const pgid = await recorderPid(svc, info.egressId);
-      await sleep(2000);
-      const t0 = Date.now();
-      process.kill(pgid, 'SIGKILL');
+      const { info, pgid, t0 } = await recordThenKill(svc, url, `kill-${i}`);
       let failedAt = 0;
       let cleanAt = 0;
       const gone = { processes: 0, zombies: 0, sink: 0, dir: 0 };
@@ -131,11 +137,7 @@ async function killToCapturing(url: string): Promise<number[]> {
   const out: number[] = [];
   try {
     for (let i = 0; i < K; i++) {
-      const info = await startActive(url, `restart-${i}`);
-      const pgid = await recorderPid(svc, info.egressId);
-      await sleep(2000);
-      const t0 = Date.now();
-      process.kill(pgid, 'SIGKILL');
+      const { info, t0 } = await recordThenKill(svc, url, `restart-${i}`);
       // Record on past the restart, then read when the second part's capture began.
       await sleep(5000);
       await client.stopEgress(info.egressId);

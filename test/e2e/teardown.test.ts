@@ -71,6 +71,19 @@ for (const restarts of [0, 1]) {
       assert.ok(sinks.length <= sinksAllowed, `sinks of ${egressId}: ${sinks.join('; ')}`);
     };
 
+    /** Starts a victim egress, lets it record 3 s, then applies the cause of death to its recorder. */
+    const recordThenKill = async (kill: Cause[1]) => {
+      const info = await client.startWebEgress(
+        page.urlFor(),
+        new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
+      );
+      await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+      const pgid = await recorderPid(info.egressId);
+      await sleep(3000);
+      await kill(pgid);
+      return { info, pgid };
+    };
+
     before(async () => {
       page = await startTestPage();
       // Two recordings fill this 2-core machine: lower the cost to admit both, and move the overload stop
@@ -93,14 +106,7 @@ for (const restarts of [0, 1]) {
     for (const [name, kill, cause] of CAUSES) {
       if (restarts === 0) {
         test(`${name}: FAILED naming the cause, partial file delivered, nothing left`, async (t) => {
-          const info = await client.startWebEgress(
-            page.urlFor(),
-            new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
-          );
-          await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
-          const pgid = await recorderPid(info.egressId);
-          await sleep(3000);
-          await kill(pgid);
+          const { info, pgid } = await recordThenKill(kill);
           const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
           assert.equal(done.status, EgressStatus.EGRESS_FAILED);
           t.diagnostic(`error: ${done.error}`);
@@ -115,14 +121,7 @@ for (const restarts of [0, 1]) {
         });
       } else {
         test(`${name}: a fresh recorder continues in part 2, both parts playable`, async (t) => {
-          const info = await client.startWebEgress(
-            page.urlFor(),
-            new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
-          );
-          await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
-          const pgid = await recorderPid(info.egressId);
-          await sleep(3000);
-          await kill(pgid);
+          const { info, pgid } = await recordThenKill(kill);
           const deadline = Date.now() + 30_000;
           let restarted: EgressInfo | undefined;
           while (!restarted && Date.now() < deadline) {
