@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import {
   EgressStatus,
@@ -94,6 +94,16 @@ describe('web egress through a real livekit-server', () => {
     // FileInfo is read from the file itself.
     assert.ok(Math.abs(Number(file.duration) / 1e9 - p.durationSec) < 0.2, 'FileInfo.duration matches ffprobe');
     assert.ok(file.size > 0n && file.startedAt > 0n && file.endedAt > file.startedAt);
+    // Upstream's manifest next to the file, named in the report.
+    assert.equal(done.manifestLocation, path.join(path.dirname(file.location), `${info.egressId}.json`));
+    const manifest = JSON.parse(await readFile(done.manifestLocation, 'utf8')) as {
+      egress_id: string;
+      url: string;
+      files: { filename: string; location: string }[];
+    };
+    assert.equal(manifest.egress_id, info.egressId);
+    assert.equal(manifest.url, page.urlFor());
+    assert.deepEqual(manifest.files, [{ filename: file.filename, location: file.location }]);
 
     // Upstream's metric names, with the finished egress counted.
     const metrics = await (await fetch(`http://127.0.0.1:${svc.metricsPort}/metrics`)).text();

@@ -46,6 +46,8 @@ export interface FileOutputPlan {
   fileType: FileType;
   /** Absolute path where the finished file is delivered. */
   destination: string;
+  /** Write `<egressId>.json` next to the file (upstream's manifest) unless the request disabled it. */
+  manifest: boolean;
 }
 
 export interface OutputsPlan {

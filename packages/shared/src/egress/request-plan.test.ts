@@ -189,16 +189,19 @@ test('file types: audio only defaults to OGG/Opus at 48 kHz, MP3 on request, MP4
     web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ filepath: 'a.mp4' })] }),
     ctx,
   );
-  assert.deepEqual(audio.outputs.file, { fileType: 'ogg', destination: '/srv/out/a.ogg' });
+  assert.deepEqual(audio.outputs.file, { fileType: 'ogg', destination: '/srv/out/a.ogg', manifest: true });
   assert.deepEqual([audio.encoding.audioCodec, audio.encoding.audioFrequency], ['opus', 48000]);
   const mp3 = planFromRequest(
-    web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP3, filepath: 'b' })] }),
+    web({
+      audioOnly: true,
+      fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP3, filepath: 'b', disableManifest: true })],
+    }),
     ctx,
   );
-  assert.deepEqual(mp3.outputs.file, { fileType: 'mp3', destination: '/srv/out/b.mp3' });
+  assert.deepEqual(mp3.outputs.file, { fileType: 'mp3', destination: '/srv/out/b.mp3', manifest: false });
   assert.deepEqual([mp3.encoding.audioCodec, mp3.encoding.audioFrequency], ['mp3', 44100]);
   const av = planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'c.ogg' })] }), ctx);
-  assert.deepEqual(av.outputs.file, { fileType: 'mp4', destination: '/srv/out/c.mp4' });
+  assert.deepEqual(av.outputs.file, { fileType: 'mp4', destination: '/srv/out/c.mp4', manifest: true });
   assert.equal(av.encoding.audioCodec, 'aac');
   const audioMp4 = planFromRequest(
     web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP4 })] }),

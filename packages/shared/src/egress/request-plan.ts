@@ -171,7 +171,7 @@ function singleFile(
     identifier: req.roomName || 'web',
     now,
   });
-  return { fileType, destination: path.resolve(ctx.localOutputDir, rel) };
+  return { fileType, destination: path.resolve(ctx.localOutputDir, rel), manifest: !f.disableManifest };
 }
 
 /**

@@ -58,7 +58,8 @@ export function recordPlan(argv: string[], cwd = process.cwd()): { plan: Recordi
     egressId,
     source: { kind: 'web', url, audioOnly: false, videoOnly: false, awaitStartSignal: false },
     encoding,
-    outputs: { file: { fileType: 'mp4', destination } },
+    // A local recording of a page has no egress for a manifest to describe.
+    outputs: { file: { fileType: 'mp4', destination, manifest: false } },
     tmpDir: path.join(os.tmpdir(), 'lk-egress', egressId),
     chrome: { executablePath: values.chromium ?? '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
   };

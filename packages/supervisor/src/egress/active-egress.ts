@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { rename } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EgressInfo } from '@livekit/protocol';
 import {
@@ -17,6 +18,7 @@ import { describeExit, RecorderProcess, type ExitInfo } from '../pool/recorder-p
 import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
 import { endedInfo, msToNs, STATUS_OF } from './egress-info.js';
+import { writeManifest } from './manifest.js';
 import { partDestination } from './parts.js';
 
 export interface ActiveEgressDeps {
@@ -310,6 +312,17 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     }
   }
 
+  /** Upstream's `<egressId>.json` next to the file output, whatever the end; its path goes in the report. */
+  private async writeManifest(): Promise<void> {
+    const file = this.plan.outputs.file;
+    if (!file?.manifest) return;
+    try {
+      this.info.manifestLocation = await writeManifest(path.dirname(file.destination), this.info, this.plan.source.url);
+    } catch (err) {
+      this.deps.log.warn('could not write the manifest', { error: errors.from(err).message });
+    }
+  }
+
   private async finish(end: EndInfo): Promise<void> {
     if (this.finished) return;
     this.finished = true;
@@ -334,6 +347,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     await releaseOwned(this.egressId, this.keepTmpDir ? undefined : this.plan.tmpDir).catch((err: Error) =>
       this.deps.log.warn('cleanup failed', { error: err.message }),
     );
+    await this.writeManifest();
     this.deps.log.info(`egress ${end.state}`, { details: end.details, error: end.error?.message });
     this.deps.io.update(this.info).catch(() => undefined);
     this.emit('ended', this.info);
