@@ -75,7 +75,8 @@ async function supervisorLoad(url: string): Promise<{ active: number; cpuPercent
   const out: { active: number; cpuPercent: number; rssMb: number }[] = [];
   const ids: string[] = [];
   try {
-    await sleep(5000);
+    // Past start-up (see web-bench): the 0-active row is the steady idle state.
+    await sleep(30_000);
     for (const active of [0, 1, 2]) {
       if (active > 0) {
         ids.push((await startActive(url, `load-${active}`)).egressId);

@@ -12,7 +12,7 @@ import { chromiumArgs } from '@egress/recorder/browser/chromium';
 import { buildWebPipeline } from '@egress/recorder/pipeline/web-argv';
 import { startTestPage } from '@egress/recorder/testing/test-page';
 import { encodingFromRequest } from '@egress/shared';
-import { probe } from '../e2e/fixtures/media.js';
+import { distinctFps } from '../e2e/fixtures/media.js';
 import { egressClient, startService, waitForStatus } from '../e2e/fixtures/stack.js';
 import { groupCpuSec, median, pidsCpuSec, rssBytes } from './proc-stats.js';
 
@@ -40,7 +40,7 @@ interface Run {
 async function measure(pageUrl: string): Promise<{
   runs: Run[];
   baselines: { cpuPerSec: number; fps: number }[];
-  idle: { cpuPerSec: number; rssMb: number };
+  idle: { startupCpuPerSec: number; cpuPerSec: number; rssMb: number };
 }> {
   const baselines: { cpuPerSec: number; fps: number }[] = [];
   const svc = await startService();
@@ -51,11 +51,17 @@ async function measure(pageUrl: string): Promise<{
       egresses: { egressId: string; pid: number }[];
     };
   try {
-    // Let start-up (and the spare recorder's boot) settle, then watch the idle supervisor for 20 s.
-    await sleep(5000);
+    // Idle means a node waiting for work, hour after hour: start-up (code loading, the spare recorder's boot,
+    // the first reaper pass, V8 settling its heap) is measured apart, then 30 s of the steady state.
+    const s0 = pidsCpuSec([supPid]);
+    await sleep(30_000);
     const c0 = pidsCpuSec([supPid]);
-    await sleep(20_000);
-    const idle = { cpuPerSec: (pidsCpuSec([supPid]) - c0) / 20, rssMb: rssBytes(supPid) / 2 ** 20 };
+    await sleep(30_000);
+    const idle = {
+      startupCpuPerSec: (c0 - s0) / 30,
+      cpuPerSec: (pidsCpuSec([supPid]) - c0) / 30,
+      rssMb: rssBytes(supPid) / 2 ** 20,
+    };
     const runs: Run[] = [];
     for (let i = 0; i < N; i++) {
       const t0 = Date.now();
@@ -78,14 +84,13 @@ async function measure(pageUrl: string): Promise<{
         EgressStatus.EGRESS_FAILED,
       ]);
       const tDone = Date.now();
-      const p = await probe(done.fileResults[0]!.location);
       runs.push({
         startToActiveSec: (tActive - t0) / 1000,
         stopToCompleteSec: (tDone - tStop) / 1000,
         recorderCpuPerSec: (r1 - r0) / WINDOW_SEC,
         recorderNodeCpuPerSec: (n1 - n0) / WINDOW_SEC,
         supervisorCpuPerSec: (s1 - s0) / WINDOW_SEC,
-        fps: p.fps,
+        fps: await distinctFps(done.fileResults[0]!.location),
       });
       process.stderr.write(`ours ${i + 1}/${N}: ${JSON.stringify(runs.at(-1))}\n`);
       await sleep(1000);
@@ -158,8 +163,7 @@ async function measureBaseline(pageUrl: string): Promise<{ cpuPerSec: number; fp
     const c1 = pidsCpuSec(pids());
     gst.kill('SIGINT');
     await new Promise((r) => gst.once('exit', r));
-    const p = await probe(out);
-    return { cpuPerSec: (c1 - c0) / WINDOW_SEC, fps: p.fps };
+    return { cpuPerSec: (c1 - c0) / WINDOW_SEC, fps: await distinctFps(out) };
   } finally {
     for (const p of [...procs].reverse()) {
       try {
@@ -206,6 +210,7 @@ async function main(): Promise<void> {
       },
       supervisorCpuPerRecordedSec: m('supervisorCpuPerSec'),
       supervisorIdleCpuPercent: ours.idle.cpuPerSec * 100,
+      supervisorFirst30sCpuPercent: ours.idle.startupCpuPerSec * 100,
       supervisorRssMb: ours.idle.rssMb,
       fps: { median: m('fps'), min: Math.min(...ours.runs.map((r) => r.fps)) },
       baselineFps: median(baselines.map((b) => b.fps)),
@@ -230,9 +235,14 @@ async function main(): Promise<void> {
         '<= 1.0x',
       ],
       ['supervisor CPU per recorded s', `${result.supervisorCpuPerRecordedSec.toFixed(4)} core-s`, ''],
-      ['supervisor idle CPU', `${result.supervisorIdleCpuPercent.toFixed(2)} %`, '< 1 %'],
+      ['supervisor idle CPU (steady, 30 s)', `${result.supervisorIdleCpuPercent.toFixed(2)} %`, '< 1 %'],
+      ['  its first 30 s after start', `${result.supervisorFirst30sCpuPercent.toFixed(2)} %`, ''],
       ['supervisor RSS', `${result.supervisorRssMb.toFixed(1)} MB`, '< 120 MB'],
-      ['achieved fps (median / min)', `${result.fps.median.toFixed(2)} / ${result.fps.min.toFixed(2)}`, '>= 29.5'],
+      [
+        'achieved fps, distinct frames (median / min)',
+        `${result.fps.median.toFixed(2)} / ${result.fps.min.toFixed(2)}`,
+        '>= 29.5',
+      ],
       ['baseline fps', result.baselineFps.toFixed(2), ''],
     ];
     const w = Math.max(...rows.map((r) => r[0].length));

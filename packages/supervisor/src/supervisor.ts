@@ -119,6 +119,7 @@ export class Supervisor implements MetricsSource {
       isActive: (id) => this.active.has(id),
       livePgids: () => [...[...this.active.values()].map((e) => e.pid), this.spare?.pid].filter((p) => p !== undefined),
       graceMs: config.pulse_sink_reap_grace_sec * 1000,
+      idle: () => this.active.size === 0,
       log: (msg, fields) => log.info(msg, { ...fields }),
     });
     if (opts.spareRecorder !== false) {
@@ -359,11 +360,11 @@ export class Supervisor implements MetricsSource {
    * egress gracefully (EOS, file kept), then kills it if the node stays overloaded past the grace.
    */
   /**
-   * Samples load every second while egresses run and every 5 s while idle: an idle node has nothing to
+   * Samples load every second while egresses run and every 10 s while idle: an idle node has nothing to
    * stop, and each wakeup costs it CPU.
    */
   private scheduleLoadTick(): void {
-    const every = this.active.size > 0 ? 1000 : 5000;
+    const every = this.active.size > 0 ? 1000 : 10_000;
     if (this.loadStopped) return;
     if (this.loadTimer && this.loadTimerMs === every) return;
     clearTimeout(this.loadTimer);

@@ -54,8 +54,8 @@ export class EgressMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node_id: labels.nodeId, cluster_id: labels.clusterId });
     // The event-loop lag histogram wakes the loop at this interval (default 10 ms); each wakeup costs an
-    // idle node CPU, and lag worth alerting on lasts longer than 5 s anyway.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 5000 });
+    // idle node CPU, and lag worth alerting on lasts longer than 10 s anyway.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10_000 });
     const flag = (b: boolean) => (b ? 1 : 0);
 
     new Gauge({

@@ -352,4 +352,26 @@ describe('Reaper', () => {
     await delay(150);
     assert.equal(reaper.runs, runs, 'no run after stop');
   });
+
+  test('an idle node with nothing pending slows to the idle interval; work brings the short one back', async () => {
+    const root = await tempDir('reaper-idle-');
+    const { log } = logger();
+    let idle = false;
+    const reaper = new Reaper({
+      tmpRoot: join(root, 'missing'),
+      isActive: () => true,
+      livePgids: new Set<number>(),
+      graceMs: 0,
+      log,
+      xLockDir: root,
+      idle: () => idle,
+    });
+    reaper.start(20, 3_600_000);
+    await until(() => reaper.runs >= 3);
+    idle = true;
+    const settled = reaper.runs;
+    await delay(200);
+    assert.ok(reaper.runs <= settled + 1, `idle: ${reaper.runs - settled} more runs in 200 ms`);
+    await reaper.stop();
+  });
 });

@@ -57,7 +57,10 @@ export interface ReapOptions {
   xLockDir?: string;
 }
 
-export type ReaperOptions = Omit<ReapOptions, 'now' | 'seen'>;
+export type ReaperOptions = Omit<ReapOptions, 'now' | 'seen'> & {
+  /** No egress runs: with nothing pending either, passes slow to the idle interval. */
+  idle?: () => boolean;
+};
 
 const EGRESS_ID = /^EG_[A-Za-z0-9_-]+$/;
 const SINK_NAME = /(?:^|\s)sink_name="?(EG_[A-Za-z0-9_-]+)"?(?=\s|$)/;
@@ -428,14 +431,18 @@ async function reapDisplays(lockDir: string, log: ReapLog, report: ReapReport): 
 // -------------------------------------------------------------------------------------------------- Reaper
 
 /**
- * Runs {@link reapOrphans} now and every `intervalMs`, keeping the first-seen times across runs. A run still
- * in progress makes the next tick a no-op. The timer is unref'd: it never keeps the process alive.
+ * Runs {@link reapOrphans} now and every `intervalMs`, keeping the first-seen times across runs; every
+ * `idleIntervalMs` instead while the node is idle and the last pass left nothing waiting out its grace
+ * (orphans come from recorders that died, and an idle node has none left to die). A run still in progress
+ * makes the next tick a no-op. The timer is unref'd: it never keeps the process alive.
  */
 export class Reaper {
   private readonly seen = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<ReapReport> | undefined;
   private completed = 0;
+  private started = false;
+  private stopped = false;
 
   constructor(private readonly opts: ReaperOptions) {}
 
@@ -444,17 +451,25 @@ export class Reaper {
     return this.completed;
   }
 
-  /** Runs once at once, then every `intervalMs`; a second start is ignored. */
-  start(intervalMs = 30_000): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.runOnce(), intervalMs);
-    this.timer.unref();
-    void this.runOnce();
+  /** Runs once at once, then on the schedule above; a second start is ignored. */
+  start(intervalMs = 30_000, idleIntervalMs = 300_000): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    const next = () => {
+      const quiet = this.opts.idle?.() === true && this.seen.size === 0;
+      this.timer = setTimeout(
+        () => void this.runOnce().then(() => !this.stopped && next()),
+        quiet ? idleIntervalMs : intervalMs,
+      );
+      this.timer.unref();
+    };
+    void this.runOnce().then(() => !this.stopped && next());
   }
 
   /** Stops the timer; resolves when a run in progress has finished. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     this.timer = undefined;
     await this.inFlight;
   }
