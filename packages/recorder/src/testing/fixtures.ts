@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EncodingPlan, FileType, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from '@egress/shared';
+import {
+  CONTAINER_CODEC,
+  type EncodingPlan,
+  type FileType,
+  type RecordingPlan,
+  type SessionLimitsPlan,
+  type WebSourcePlan,
+} from '@egress/shared';
 import { findNullSinkModules } from '../audio/pulse.js';
 
 /** The 720p30 encoding the media lab measured. */
@@ -35,8 +42,6 @@ export interface WebPlanOverrides {
   limits?: SessionLimitsPlan;
 }
 
-const CODEC_OF: Record<FileType, EncodingPlan['audioCodec']> = { mp4: 'aac', ogg: 'opus', mp3: 'mp3' };
-
 /** A web recording plan with a unique egress id, scratch dir and destination. */
 export function webPlan(url: string, overrides: WebPlanOverrides = {}): RecordingPlan {
   const egressId = `EG_test_${randomBytes(6).toString('hex')}`;
@@ -46,7 +51,7 @@ export function webPlan(url: string, overrides: WebPlanOverrides = {}): Recordin
   return {
     egressId,
     source: { kind: 'web', url, audioOnly: false, videoOnly: false, awaitStartSignal: false, ...overrides.source },
-    encoding: { ...ENCODING_720P30, audioCodec: CODEC_OF[fileType], ...overrides.encoding },
+    encoding: { ...ENCODING_720P30, audioCodec: CONTAINER_CODEC[fileType], ...overrides.encoding },
     outputs: { file: { fileType, destination: join(outputDir, 'nested', `${egressId}.${fileType}`), manifest: false } },
     tmpDir: join(root, 'tmp', egressId),
     chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
