@@ -152,7 +152,7 @@ async function measureBaseline(pageUrl: string): Promise<{ cpuPerSec: number; fp
       encoding: enc,
       display,
       pulseMonitor: `${sink}.monitor`,
-      outputPath: out,
+      outputs: { file: { fileType: 'mp4', path: out } },
     });
     const gst = spawn('gst-launch-1.0', ['-e', ...argv], { stdio: 'ignore' });
     procs.push(gst);

@@ -30,6 +30,8 @@ async function run(plan: RecordingPlan): Promise<void> {
     send({ type: 'active', startedAt });
   });
   rec.on('ending', (reason: string) => send({ type: 'ending', reason }));
+  rec.on('progress', () => send({ type: 'progress', ...rec.results() }));
+  rec.on('segment', (entry) => send({ type: 'segment', entry }));
   let end: EndInfo;
   try {
     if (stopReason) rec.stop(stopReason);
@@ -68,6 +70,24 @@ process.on('message', (raw: unknown) => {
       if (recording) log('ignoring a second start');
       else void run(cmd.plan);
       break;
+    case 'update_stream': {
+      const { requestId, add, remove } = cmd;
+      const rec = recording;
+      const done = rec
+        ? rec.updateStream(add, remove)
+        : Promise.reject(errors.failedPrecondition('egress is not recording'));
+      void done.then(
+        (streams) => send({ type: 'update_stream_result', requestId, streams }),
+        (err: unknown) =>
+          send({
+            type: 'update_stream_result',
+            requestId,
+            error: errors.from(err).toJSON(),
+            streams: rec?.results().streams ?? [],
+          }),
+      );
+      break;
+    }
     case 'metrics':
       // A spare has recorded nothing yet: an empty exposition.
       void (metrics?.text() ?? Promise.resolve('')).then((text) => send({ type: 'metrics', text }));

@@ -7,7 +7,17 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EgressError, errors, type EndInfo, type FileResult, type RecordingPlan } from '@egress/shared';
+import {
+  EgressError,
+  errors,
+  type EndInfo,
+  type FileResult,
+  type ImagesResult,
+  type RecordingPlan,
+  type SegmentEntry,
+  type SegmentsResult,
+  type StreamResult,
+} from '@egress/shared';
 import { OOM_NOTE, OomKillWatch } from '@egress/shared/system/oom-kills';
 import { ensurePulseDaemon, loadNullSink, type NullSink } from './audio/pulse.js';
 import { Chromium } from './browser/chromium.js';
@@ -15,6 +25,7 @@ import { startXvfb, type XvfbDisplay } from './display/xvfb.js';
 import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
 import { delay, describeExit } from './media/process.js';
 import { capturePath, deliverCapture } from './outputs/file-delivery.js';
+import { RecordingOutputs } from './outputs/recording-outputs.js';
 import { buildWebPipeline } from './pipeline/web-argv.js';
 
 /** Options for {@link WebRecording}. */
@@ -37,13 +48,22 @@ export interface WebRecordingEvents {
   ending: [reason: string];
   /** A start-up stage (pulse, xvfb, chromium, page, gst) finished after `ms`. */
   stage: [name: string, ms: number];
+  /** Stream, segment or image results changed; read them with results(). */
+  progress: [];
+  /** An HLS segment was delivered. */
+  segment: [SegmentEntry];
 }
+
+type OutputResults = { streams: StreamResult[]; segments: SegmentsResult[]; images: ImagesResult[] };
 
 /** Upstream's words for an end caused by a session limit (and its error text). */
 export const SESSION_LIMIT_REACHED = 'Session limit reached';
 
 /** Upstream's words for an end caused by the page printing END_RECORDING. */
 export const SOURCE_CLOSED = 'Source closed';
+
+/** Upstream's words for an end caused by UpdateStream removing the last stream. */
+export const ALL_STREAMS_STOPPED = 'All streams stopped';
 
 /** A recording of one web page into one MP4 file. */
 export class WebRecording extends EventEmitter<WebRecordingEvents> {
@@ -78,6 +98,8 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   private xvfb: XvfbDisplay | undefined;
   private chromium: Chromium | undefined;
   private gst: GstLaunch | undefined;
+  /** Segments, streams and images. */
+  private outputs: RecordingOutputs | undefined;
   /** SIGINT (EOS) has been sent to gst-launch: its exit is expected from now on. */
   private stopping = false;
   private tearingDown = false;
@@ -141,6 +163,21 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     this.cancel.abort();
     this.requestEnd();
     void this.killProcesses();
+    void this.outputs?.kill();
+  }
+
+  /** Stream, segment and image results so far. */
+  results(): OutputResults {
+    return this.outputs?.results() ?? { streams: [], segments: [], images: [] };
+  }
+
+  /** UpdateStream: adds and removes stream URLs while recording; throws an EgressError for bad input. */
+  async updateStream(add: string[], remove: string[]): Promise<StreamResult[]> {
+    if (!this.plan.outputs.stream) {
+      throw errors.invalidArgument('egress_id', this.plan.egressId, 'egress has no stream output to update');
+    }
+    if (!this.outputs || this.ending) throw errors.failedPrecondition('egress is not recording');
+    return this.outputs.updateStream(add, remove);
   }
 
   /** Records a failure (the first one wins) and ends the recording. */
@@ -169,6 +206,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
 
   private async record(): Promise<EndInfo> {
     let file: FileResult | undefined;
+    let results: OutputResults | undefined;
     try {
       try {
         if (await this.startSequence()) await this.finishPipeline();
@@ -176,6 +214,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
         this.fail(errors.from(err));
       } finally {
         await this.killProcesses();
+        results = await this.finishOutputs();
       }
       if (this.startedAt !== undefined && this.hardAbort === undefined) file = await this.deliverFile();
     } catch (err) {
@@ -185,14 +224,33 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
         this.note(`could not remove ${this.plan.tmpDir}: ${String(err)}`),
       );
     }
-    return this.endInfo(file);
+    return this.endInfo(file, results);
+  }
+
+  /** Ends the streams with EOS and delivers what segments and images are pending; never throws. */
+  private async finishOutputs(): Promise<OutputResults | undefined> {
+    const outputs = this.outputs;
+    if (!outputs) return undefined;
+    try {
+      if (this.startedAt === undefined || this.hardAbort !== undefined) return undefined;
+      const { error, ...results } = await outputs.finish();
+      if (error) this.fail(error);
+      return results;
+    } catch (err) {
+      this.fail(errors.from(err));
+      return outputs.results();
+    } finally {
+      await outputs.kill();
+    }
   }
 
   /** Brings everything up in order; returns false early (without throwing) when an end was requested. */
   private async startSequence(): Promise<boolean> {
     const { plan } = this;
-    if (!plan.outputs.file)
-      throw errors.invalidArgument('outputs.file', undefined, 'a web recording needs a file output');
+    const { file, segments, stream, images } = plan.outputs;
+    if (!file && !segments && !stream && !images?.length) {
+      throw errors.invalidArgument('outputs', undefined, 'a recording needs at least one output');
+    }
     if (this.ending) return false;
     const times: string[] = [];
     const timed = async <T>(label: string, step: () => Promise<T>): Promise<T> => {
@@ -249,17 +307,28 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
       this.waitingForStartSignal = false;
     }
 
+    const outputs = new RecordingOutputs(plan, { log: (l) => this.log('outputs', l) });
+    this.outputs = outputs;
+    outputs.on('progress', () => this.emit('progress'));
+    outputs.on('segment', (entry) => this.emit('segment', entry));
+    outputs.on('streamsFailed', (why) => this.fail(new EgressError('unavailable', why)));
+    outputs.on('streamsRemoved', () => this.stop(ALL_STREAMS_STOPPED));
+    await outputs.prepare();
     const pipeline = buildWebPipeline({
       source: plan.source,
       encoding: plan.encoding,
       display: xvfb.display,
       pulseMonitor: sink.monitor,
-      outputPath: this.capturePath,
-      fileType: plan.outputs.file.fileType,
+      outputs: {
+        ...(file ? { file: { fileType: file.fileType, path: this.capturePath } } : {}),
+        ...outputs.pipelineOutputs(),
+      },
     });
+    // Stream URLs are not in this pipeline (their senders are separate), so it can be logged as is.
     this.note(`gst-launch-1.0 -e -m ${pipeline.join(' ')}`);
-    const gst = new GstLaunch(pipeline, { log: (l) => this.log('gst', l) });
+    const gst = new GstLaunch(pipeline, { log: (l) => this.log('gst', l), feedFd: stream !== undefined });
     this.gst = gst;
+    gst.on('element', (m) => outputs.onMessage(m));
     gst.on('pipelineError', (e) => this.fail(errors.internal(`pipeline error: ${formatGstError(e)}`)));
     gst.on('eos', () => (this.eosAt = Date.now()));
     void gst.exited.then(async (exit) => {
@@ -279,27 +348,33 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     if (!reached) throw errors.internal(`pipeline did not reach PLAYING within ${this.playingTimeoutMs} ms`);
 
     this.startedAt = Date.now();
+    outputs.start(this.startedAt, gst.feed);
     this.note(`active after ${this.startedAt - began} ms (${times.join(', ')})`);
     this.emit('active', this.startedAt);
     this.watchLimits();
     return true;
   }
 
-  /** Ends the recording LIMIT_REACHED when a session limit (file duration or size) is reached. */
+  /** Ends the recording LIMIT_REACHED when a session limit (an output's duration, or the file's size) is reached. */
   private watchLimits(): void {
-    const { fileMaxDurationMs, fileMaxBytes } = this.plan.limits ?? {};
+    const { fileMaxBytes } = this.plan.limits ?? {};
+    const { file, stream, segments, images } = this.plan.outputs;
+    const durations: [string, number | undefined][] = [
+      ['file_output_max_duration', file ? this.plan.limits?.fileMaxDurationMs : undefined],
+      ['stream_output_max_duration', stream ? this.plan.limits?.streamMaxDurationMs : undefined],
+      ['segment_output_max_duration', segments ? this.plan.limits?.segmentMaxDurationMs : undefined],
+      ['image_output_max_duration', images?.length ? this.plan.limits?.imageMaxDurationMs : undefined],
+    ];
     const hit = (what: string) => {
       if (this.ending) return;
       this.limitReached = what;
       this.note(`session limit reached: ${what}`);
       this.stop(SESSION_LIMIT_REACHED);
     };
-    if (fileMaxDurationMs) {
-      this.limitTimers.push(
-        setTimeout(() => hit(`file_output_max_duration ${fileMaxDurationMs} ms`), fileMaxDurationMs),
-      );
-    }
-    if (fileMaxBytes) {
+    // As upstream, the first limit to run out ends every output.
+    const [name, ms] = durations.filter((d): d is [string, number] => !!d[1]).sort((a, b) => a[1] - b[1])[0] ?? ['', 0];
+    if (ms) this.limitTimers.push(setTimeout(() => hit(`${name} ${ms} ms`), ms));
+    if (fileMaxBytes && file) {
       // Checked each second: the file may pass the limit by up to a second of media, as upstream's may.
       const timer = setInterval(() => {
         void stat(this.capturePath).then(
@@ -375,9 +450,17 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     return file;
   }
 
-  private endInfo(file: FileResult | undefined): EndInfo {
+  private endInfo(file: FileResult | undefined, results: OutputResults | undefined): EndInfo {
     const files = file ? [file] : [];
-    const base = { files, endedAt: Date.now(), ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}) };
+    const r = results ?? this.results();
+    const base = {
+      files,
+      ...(r.streams.length ? { streams: r.streams } : {}),
+      ...(r.segments.length ? { segments: r.segments } : {}),
+      ...(r.images.length ? { images: r.images } : {}),
+      endedAt: Date.now(),
+      ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
+    };
     const reason = this.endReason ?? 'unknown';
     if (this.hardAbort !== undefined) {
       return {

@@ -3,6 +3,8 @@ export * from './egress/plan.js';
 export * from './egress/encoding.js';
 export * from './egress/filename.js';
 export * from './egress/request-plan.js';
+export * from './egress/outputs-plan.js';
+export * from './egress/stream-url.js';
 export * from './ipc/messages.js';
 export * from './log/logger.js';
 export * from './config/index.js';

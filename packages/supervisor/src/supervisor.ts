@@ -8,6 +8,7 @@ import {
   type EgressConfig,
   type Logger,
   type RecordingPlan,
+  redactStreamUrl,
 } from '@egress/shared';
 import {
   ListActiveEgressRequest,
@@ -191,6 +192,9 @@ export class Supervisor implements MetricsSource {
       },
       limits: {
         fileMaxDurationMs: config.session_limits.file_output_max_duration,
+        streamMaxDurationMs: config.session_limits.stream_output_max_duration,
+        segmentMaxDurationMs: config.session_limits.segment_output_max_duration,
+        imageMaxDurationMs: config.session_limits.image_output_max_duration,
         fileMaxBytes: config.session_limits.file_output_max_size,
       },
     });
@@ -205,7 +209,11 @@ export class Supervisor implements MetricsSource {
     }
     this.capacity.reserve(req.egressId, kind);
     const egLog = log.child({ egressID: req.egressId });
-    const info = startingInfo(req.egressId, req.roomId, req.roomName, req.request as EgressInfo['request']);
+    // A copy: the plan was built from the request, and the info's copy gets its stream keys redacted.
+    const info = startingInfo(req.egressId, req.roomId, req.roomName, {
+      ...req.request,
+      value: (req.request.value as { clone(): unknown } | undefined)?.clone(),
+    } as EgressInfo['request']);
     const logFile = openLogFile(config.log_dir, req.egressId, egLog);
     const egress = new ActiveEgress(plan, info, {
       io: this.io,
@@ -238,7 +246,14 @@ export class Supervisor implements MetricsSource {
     });
     // Control topics exist before the child does, so a StopEgress racing the start is not lost.
     await this.registerControl(plan);
-    egLog.info('starting egress', { requestType: req.request.case, output: plan.outputs.file?.destination });
+    const { file, segments, stream, images } = plan.outputs;
+    egLog.info('starting egress', {
+      requestType: req.request.case,
+      ...(file ? { file: file.destination } : {}),
+      ...(segments ? { playlist: `${segments.dir}/${segments.playlistName}` } : {}),
+      ...(stream ? { streams: stream.urls.map(redactStreamUrl) } : {}),
+      ...(images?.length ? { images: images.map((i) => `${i.dir}/${i.filenamePrefix}`) } : {}),
+    });
     // The reply is the STARTING snapshot even if the recorder turns ACTIVE before CreateEgress returns.
     const reply = info.clone();
     const spare = await this.spare?.take();
@@ -271,8 +286,10 @@ export class Supervisor implements MetricsSource {
       method: 'UpdateStream',
       topic: [id],
       requestType: UpdateStreamRequest,
-      handler: async () => {
-        throw errors.invalidArgument('egress_id', id, 'egress has no stream output to update');
+      handler: async (req) => {
+        const eg = this.active.get(id);
+        if (!eg) throw errors.notFound('egress');
+        return eg.updateStream(req.addOutputUrls, req.removeOutputUrls);
       },
     });
   }

@@ -4,6 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { parseElementMessage, type ElementMessage } from './bus-message.js';
 import { delay, exitOf, forEachLine, isRunning, type ExitStatus } from '../media/process.js';
 
 /** An error reported by the pipeline. */
@@ -30,6 +32,8 @@ export interface GstLaunchEvents {
   eos: [];
   /** Not named 'error': an unhandled 'error' event would throw. */
   pipelineError: [GstError];
+  /** An element posted an application message (splitmuxsink fragments, multifilesink files...). */
+  element: [ElementMessage];
   exit: [GstExit];
 }
 
@@ -39,6 +43,12 @@ export interface GstLaunchOptions {
   log?: (line: string) => void;
   /** How many stderr lines to keep for error reports (default 30). */
   stderrLines?: number;
+  /** Give gst-launch a pipe on fd 3 for the pipeline to write to (fdsink fd=3); read it from `feed`. */
+  feedFd?: boolean;
+  /** Feed the pipeline's stdin (fdsrc fd=0) from `input`. */
+  stdin?: boolean;
+  /** Extra environment (GST_DEBUG...). */
+  env?: NodeJS.ProcessEnv;
 }
 
 // A state change of the top-level pipeline (gst-launch names it pipeline0), not of an element in it.
@@ -56,6 +66,10 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
   readonly pid: number | undefined;
   /** Resolves when the process has exited and its output has been read. */
   readonly exited: Promise<GstExit>;
+  /** fd 3 of gst-launch, with `feedFd`. */
+  readonly feed: Readable | undefined;
+  /** stdin of gst-launch, with `stdin`. */
+  readonly input: Writable | undefined;
   private readonly child: ChildProcess;
   private readonly stderrTail: string[] = [];
   private readonly maxStderr: number;
@@ -72,10 +86,16 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
     this.log = options.log ?? (() => {});
     this.maxStderr = options.stderrLines ?? 30;
     this.child = spawn('gst-launch-1.0', ['-e', '-m', ...pipeline], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.feedFd ? ['pipe' as const] : [])],
       detached: false,
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     });
     this.pid = this.child.pid;
+    this.feed = options.feedFd ? (this.child.stdio[3] as Readable) : undefined;
+    this.input = options.stdin ? (this.child.stdin ?? undefined) : undefined;
+    // A reader that went away is the exit's business, not an uncaught stream error.
+    this.feed?.on('error', () => undefined);
+    this.input?.on('error', () => undefined);
     forEachLine(this.child.stdout, (line) => this.onLine(line, false));
     forEachLine(this.child.stderr, (line) => this.onLine(line, true));
     this.exited = new Promise<GstExit>((resolve) => {
@@ -159,6 +179,13 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
       this.sawEos = true;
       this.emit('eos');
       return;
+    }
+    if (!isStderr) {
+      const message = parseElementMessage(line);
+      if (message) {
+        this.emit('element', message);
+        return;
+      }
     }
     const elementError = ELEMENT_ERROR.exec(line);
     if (elementError) {

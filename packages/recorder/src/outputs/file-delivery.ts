@@ -3,11 +3,12 @@
  * no remux), moved to its destination and read back for FileInfo. Used by the recorder on every end, and by the supervisor to
  * salvage what a recorder that died had written.
  */
-import { copyFile, mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FileResult, FileType } from '@egress/shared';
 import { probeMedia } from '../media/probe.js';
 import { remuxToMp4 } from '../media/remux.js';
+import { moveFile } from './move-file.js';
 
 /** The scratch file the capture pipeline writes inside the egress's tmp dir. */
 export function capturePath(tmpDir: string, fileType: FileType = 'mp4'): string {
@@ -50,15 +51,4 @@ export async function deliverCapture(o: DeliverOptions): Promise<FileResult | un
     startedAt: o.startedAt,
     endedAt: o.endedAt,
   };
-}
-
-/** rename(), falling back to copy + unlink when the destination is on another filesystem. */
-async function moveFile(from: string, to: string): Promise<void> {
-  try {
-    await rename(from, to);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    await copyFile(from, to);
-    await unlink(from);
-  }
 }

@@ -8,7 +8,7 @@ const input = (over: Partial<WebPipelineInput> = {}): WebPipelineInput => ({
   encoding: ENCODING_720P30,
   display: ':7',
   pulseMonitor: 'EG_a.monitor',
-  outputPath: '/tmp/x/capture.mp4',
+  outputs: { file: { fileType: 'mp4', path: '/tmp/x/capture.mp4' } },
   ...over,
 });
 
@@ -18,18 +18,21 @@ const text = (argv: string[]): string => argv.join(' ');
 describe('buildWebPipeline', () => {
   it('captures the display and the pulse monitor into one fragmented MP4', () => {
     const t = text(buildWebPipeline(input()));
-    assert.match(t, /^mp4mux name=mux fragment-duration=1000 ! filesink location=\/tmp\/x\/capture\.mp4 async=false /);
     assert.match(
       t,
-      /ximagesrc display-name=:7 use-damage=false show-pointer=false ! video\/x-raw,framerate=30\/1 ! queue ! videoconvert ! videorate ! video\/x-raw,format=I420,framerate=30\/1 ! x264enc /,
+      /^mp4mux name=mux fragment-duration=1000 ! filesink location=\/tmp\/x\/capture\.mp4 async=false venc\. ! queue ! h264parse ! mux\. a_aac\. ! queue ! mux\. /,
     );
     assert.match(
       t,
-      /x264enc speed-preset=veryfast tune=zerolatency bitrate=3000 key-int-max=60 ! video\/x-h264,profile=high ! h264parse ! queue ! mux\./,
+      /ximagesrc display-name=:7 use-damage=false show-pointer=false ! video\/x-raw,framerate=30\/1 ! queue ! videoconvert ! videorate ! video\/x-raw,format=I420,framerate=30\/1 ! tee name=vraw /,
     );
     assert.match(
       t,
-      /pulsesrc device=EG_a\.monitor provide-clock=false ! audio\/x-raw,rate=48000,channels=2 ! audiorate ! queue ! audioconvert ! audioresample ! audio\/x-raw,rate=48000,channels=2 ! avenc_aac bitrate=128000 ! aacparse ! queue ! mux\.$/,
+      /vraw\. ! queue ! x264enc speed-preset=veryfast tune=zerolatency bitrate=3000 key-int-max=60 ! video\/x-h264,profile=high ! h264parse ! tee name=venc /,
+    );
+    assert.match(
+      t,
+      /pulsesrc device=EG_a\.monitor provide-clock=false ! audio\/x-raw,rate=48000,channels=2 ! audiorate ! queue ! audioconvert ! tee name=araw araw\. ! queue ! audioresample ! audio\/x-raw,rate=48000,channels=2 ! avenc_aac bitrate=128000 ! aacparse ! tee name=a_aac$/,
     );
   });
 
@@ -71,54 +74,107 @@ describe('buildWebPipeline', () => {
 
   it('leaves the video branch out for audio-only', () => {
     const t = text(buildWebPipeline(input({ source: { audioOnly: true, videoOnly: false } })));
-    assert.doesNotMatch(t, /ximagesrc|x264enc/);
-    assert.match(t, /pulsesrc .* avenc_aac .* mux\.$/);
+    assert.doesNotMatch(t, /ximagesrc|x264enc|venc\./);
+    assert.match(t, /pulsesrc .* avenc_aac .* tee name=a_aac$/);
   });
 
   it('leaves the audio branch out for video-only', () => {
     const t = text(buildWebPipeline(input({ source: { audioOnly: false, videoOnly: true } })));
-    assert.doesNotMatch(t, /pulsesrc|avenc_aac/);
-    assert.match(t, /ximagesrc .* x264enc .* mux\.$/);
+    assert.doesNotMatch(t, /pulsesrc|avenc_aac|a_aac/);
+    assert.match(t, /ximagesrc .* x264enc .* tee name=venc$/);
   });
 
   it('writes audio only to Opus in OGG, or to CBR MP3 behind a Xing header', () => {
     const audioOnly = { audioOnly: true, videoOnly: false };
     const ogg = text(
-      buildWebPipeline(
-        input({
-          source: audioOnly,
-          fileType: 'ogg',
-          outputPath: '/t/c.ogg',
-          encoding: { ...ENCODING_720P30, audioCodec: 'opus' },
-        }),
-      ),
+      buildWebPipeline(input({ source: audioOnly, outputs: { file: { fileType: 'ogg', path: '/t/c.ogg' } } })),
     );
-    assert.match(ogg, /^oggmux name=mux ! filesink location=\/t\/c\.ogg async=false pulsesrc /);
-    assert.match(ogg, / ! opusenc bitrate=128000 ! opusparse ! queue ! mux\.$/);
+    assert.match(
+      ogg,
+      /^oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\. pulsesrc /,
+    );
+    assert.match(ogg, /audio\/x-raw,rate=48000,channels=2 ! opusenc bitrate=128000 ! opusparse ! tee name=a_opus$/);
     const mp3 = text(
-      buildWebPipeline(
-        input({
-          source: audioOnly,
-          fileType: 'mp3',
-          outputPath: '/t/c.mp3',
-          encoding: { ...ENCODING_720P30, audioCodec: 'mp3' },
-        }),
-      ),
+      buildWebPipeline(input({ source: audioOnly, outputs: { file: { fileType: 'mp3', path: '/t/c.mp3' } } })),
     );
-    assert.match(mp3, /^xingmux name=mux ! filesink location=\/t\/c\.mp3 async=false pulsesrc /);
-    assert.match(mp3, / ! lamemp3enc target=bitrate cbr=true bitrate=128 ! mpegaudioparse ! queue ! mux\.$/);
-    assert.throws(() => buildWebPipeline(input({ fileType: 'ogg' })), /ogg holds audio only/);
+    assert.match(mp3, /^xingmux name=mux ! filesink location=\/t\/c\.mp3 async=false a_mp3\. ! queue ! mux\. /);
+    assert.match(mp3, / ! lamemp3enc target=bitrate cbr=true bitrate=128 ! mpegaudioparse ! tee name=a_mp3$/);
+    assert.throws(
+      () => buildWebPipeline(input({ outputs: { file: { fileType: 'ogg', path: '/t/c.ogg' } } })),
+      /ogg holds audio only/,
+    );
   });
 
-  it('rejects a source that is both audio-only and video-only', () => {
+  it('shares one H.264 and one AAC encode between file, segments and the stream feed', () => {
+    const argv = buildWebPipeline(
+      input({
+        outputs: {
+          file: { fileType: 'mp4', path: '/t/c.mp4' },
+          segments: { pattern: '/t/seg_%05d.ts', durationSec: 6 },
+          streamFeedFd: 3,
+        },
+      }),
+    );
+    const t = text(argv);
+    assert.equal(argv.filter((a) => a === 'x264enc').length, 1);
+    assert.equal(argv.filter((a) => a === 'avenc_aac').length, 1);
+    assert.match(
+      t,
+      /splitmuxsink name=seg muxer-factory=mpegtsmux async-finalize=false max-size-time=6000000000 send-keyframe-requests=true location=\/t\/seg_%05d\.ts venc\. ! queue ! h264parse ! seg\.video a_aac\. ! queue ! seg\.audio_0/,
+    );
+    assert.match(
+      t,
+      /mpegtsmux name=tsfeed alignment=7 ! queue leaky=downstream .* ! fdsink fd=3 sync=false async=false venc\. ! queue ! h264parse config-interval=-1 ! tsfeed\. a_aac\. ! queue ! tsfeed\./,
+    );
+  });
+
+  it('gives an OGG file its Opus encode and the stream feed its AAC encode', () => {
+    const argv = buildWebPipeline(
+      input({
+        source: { audioOnly: true, videoOnly: false },
+        outputs: { file: { fileType: 'ogg', path: '/t/c.ogg' }, streamFeedFd: 3 },
+      }),
+    );
+    assert.ok(argv.includes('opusenc') && argv.includes('avenc_aac'));
+    assert.ok(!argv.includes('x264enc'));
+  });
+
+  it('takes JPEG snapshots from the raw frames, without an H.264 encode when nothing needs one', () => {
+    const t = text(
+      buildWebPipeline(
+        input({
+          source: { audioOnly: false, videoOnly: true },
+          outputs: { images: [{ pattern: '/t/img_%05d.jpeg', intervalSec: 5, width: 320, height: 180 }] },
+        }),
+      ),
+    );
+    assert.doesNotMatch(t, /x264enc/);
+    assert.match(
+      t,
+      /vraw\. ! queue leaky=downstream max-size-buffers=2 ! videorate ! video\/x-raw,framerate=1\/5 ! videoscale ! videoconvert ! video\/x-raw,width=320,height=180,pixel-aspect-ratio=1\/1 ! jpegenc ! multifilesink name=img0 location=\/t\/img_%05d\.jpeg post-messages=true async=false/,
+    );
+    assert.throws(
+      () =>
+        buildWebPipeline(
+          input({
+            source: { audioOnly: true, videoOnly: false },
+            outputs: { images: [{ pattern: 'x', intervalSec: 1, width: 16, height: 16 }] },
+          }),
+        ),
+      /images need video/,
+    );
+  });
+
+  it('rejects a source that is both audio-only and video-only, and a pipeline with no outputs', () => {
     assert.throws(
       () => buildWebPipeline(input({ source: { audioOnly: true, videoOnly: true } })),
       /both audio-only and video-only/,
     );
+    assert.throws(() => buildWebPipeline(input({ outputs: {} })), /no outputs/);
   });
 
   it('keeps a path with spaces in one argument (gst-launch escapes each argument)', () => {
-    const argv = buildWebPipeline(input({ outputPath: '/tmp/a dir/capture.mp4' }));
+    const argv = buildWebPipeline(input({ outputs: { file: { fileType: 'mp4', path: '/tmp/a dir/capture.mp4' } } }));
     assert.ok(argv.includes('location=/tmp/a dir/capture.mp4'));
   });
 });

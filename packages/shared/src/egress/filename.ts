@@ -25,7 +25,7 @@ export function utcStamp(d: Date): string {
   )}${pad(d.getUTCSeconds())}${pad(d.getUTCMilliseconds(), 3)}`;
 }
 
-const KNOWN_EXTENSIONS = ['.mp4', '.ogg', '.mp3', '.webm', '.ivf', '.m3u8', '.ts', '.txt', '.raw'];
+const KNOWN_EXTENSIONS = ['.mp4', '.ogg', '.mp3', '.webm', '.ivf', '.m3u8', '.ts', '.txt', '.raw', '.jpeg', '.jpg'];
 
 /**
  * Expands placeholders and fixes the extension. An empty path or a directory path (trailing "/") gets

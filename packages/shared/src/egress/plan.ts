@@ -50,8 +50,66 @@ export interface FileOutputPlan {
   manifest: boolean;
 }
 
+/** HLS: MPEG-TS segments and the playlists that list them, written into one directory. */
+export interface SegmentsOutputPlan {
+  /** Absolute directory the segments and playlists are delivered to. */
+  dir: string;
+  /** Segment file names start with this (no directory part). */
+  filenamePrefix: string;
+  /** The EVENT playlist listing every segment, e.g. "room.m3u8". */
+  playlistName: string;
+  /** The live playlist (sliding window of the last 5 segments), when asked for. */
+  livePlaylistName?: string;
+  /** Target segment length in seconds. */
+  segmentDurationSec: number;
+  /** `<prefix>_00000.ts` (index) or `<prefix>_<YYYYMMDDhhmmssmmm>.ts` (timestamp). */
+  suffix: 'index' | 'timestamp';
+}
+
+/** RTMP(S) or SRT destinations fed by one encode. */
+export interface StreamOutputPlan {
+  protocol: 'rtmp' | 'srt';
+  /** Full URLs, secrets included: only the recorder's own gst-launch sees them; logs get redactStreamUrl(). */
+  urls: string[];
+}
+
+/** JPEG snapshots every `captureIntervalSec`. */
+export interface ImageOutputPlan {
+  /** Absolute directory the images are delivered to. */
+  dir: string;
+  filenamePrefix: string;
+  captureIntervalSec: number;
+  width: number;
+  height: number;
+  /** `<prefix>_00000.jpeg`, `<prefix>_<YYYYMMDDhhmmssmmm>.jpeg`, or one `<prefix>.jpeg` overwritten. */
+  suffix: 'index' | 'timestamp' | 'overwrite';
+}
+
 export interface OutputsPlan {
   file?: FileOutputPlan;
+  segments?: SegmentsOutputPlan;
+  stream?: StreamOutputPlan;
+  images?: ImageOutputPlan[];
+}
+
+/** One segment as its playlists list it. */
+export interface SegmentEntry {
+  filename: string;
+  /** Seconds of media. */
+  durationSec: number;
+  /** Wall-clock start of its first frame, unix ms (EXT-X-PROGRAM-DATE-TIME). */
+  startedAt: number;
+  size: number;
+  /** A new recorder wrote it after a restart: the playlist marks a discontinuity before it. */
+  discontinuity?: boolean;
+}
+
+/** What a restarted recorder continues from, so outputs carry on where the lost one stopped. */
+export interface ResumePlan {
+  /** Segments already delivered and listed; the next one gets the next index. */
+  segments?: SegmentEntry[];
+  /** Images already delivered, so the index continues. */
+  imageCounts?: number[];
 }
 
 export interface RecordingPlan {
@@ -64,6 +122,8 @@ export interface RecordingPlan {
   /** Config session_limits that apply to this recording's outputs; absent or 0 means none. */
   limits?: SessionLimitsPlan;
   chrome: ChromePlan;
+  /** Set by the supervisor when a fresh recorder takes over from a lost one. */
+  resume?: ResumePlan;
 }
 
 export interface SessionLimitsPlan {
@@ -71,6 +131,12 @@ export interface SessionLimitsPlan {
   fileMaxDurationMs?: number;
   /** Bytes of file before the egress ends LIMIT_REACHED. */
   fileMaxBytes?: number;
+  /** Milliseconds of streaming before the egress ends LIMIT_REACHED. */
+  streamMaxDurationMs?: number;
+  /** Milliseconds of HLS segments before the egress ends LIMIT_REACHED. */
+  segmentMaxDurationMs?: number;
+  /** Milliseconds of image capture before the egress ends LIMIT_REACHED. */
+  imageMaxDurationMs?: number;
 }
 
 export interface ChromePlan {
@@ -90,4 +156,46 @@ export interface FileResult {
   durationMs: number;
   startedAt: number;
   endedAt: number;
+}
+
+/** StreamInfo as the recorder reports it. Times are unix milliseconds. */
+export interface StreamResult {
+  /** Redacted: the stream key never leaves the recorder. */
+  url: string;
+  status: 'active' | 'finished' | 'failed';
+  startedAt?: number;
+  endedAt?: number;
+  error?: string;
+  /** Reconnections after a lost connection. */
+  retries: number;
+  lastRetryAt?: number;
+}
+
+/** SegmentsInfo as the recorder reports it. Times are unix milliseconds. */
+export interface SegmentsResult {
+  playlistName: string;
+  playlistLocation: string;
+  livePlaylistName?: string;
+  livePlaylistLocation?: string;
+  durationMs: number;
+  size: number;
+  segmentCount: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+/** ImagesInfo as the recorder reports it. Times are unix milliseconds. */
+export interface ImagesResult {
+  filenamePrefix: string;
+  imageCount: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+/** Every result of a recording so far (or at its end). */
+export interface OutputResults {
+  files: FileResult[];
+  streams: StreamResult[];
+  segments: SegmentsResult[];
+  images: ImagesResult[];
 }

@@ -11,6 +11,11 @@ import {
   EncodingOptionsPreset,
   Output,
   FileOutput,
+  ImageOutput,
+  S3Upload,
+  SegmentedFileOutput,
+  SegmentedFileSuffix,
+  StreamProtocol,
   StartEgressRequest,
   StreamOutput,
   VideoCodec,
@@ -96,7 +101,7 @@ test('the output lists win over the deprecated single output, as SDKs set both',
 });
 
 test('bad requests are invalid_argument naming the field', () => {
-  rejects(() => planFromRequest(web({}), ctx), 'invalid_argument', 'web.file_outputs');
+  rejects(() => planFromRequest(web({}), ctx), 'invalid_argument', 'web.outputs');
   rejects(
     () => planFromRequest(web({ url: 'file:///etc/passwd', fileOutputs: [new EncodedFileOutput()] }), ctx),
     'invalid_argument',
@@ -152,18 +157,127 @@ test('bad requests are invalid_argument naming the field', () => {
 
 test('what is not built yet is unimplemented, not silently dropped', () => {
   rejects(
-    () =>
-      planFromRequest(
-        web({ fileOutputs: [new EncodedFileOutput()], streamOutputs: [new StreamOutput({ urls: ['rtmp://x/a/b'] })] }),
-        ctx,
-      ),
-    'unimplemented',
-    'stream',
-  );
-  rejects(
     () => planFromRequest({ egressId: 'EG_x', roomId: '', roomName: '', request: { case: 'track', value: {} } }, ctx),
     'unimplemented',
     'track',
+  );
+  rejects(
+    () =>
+      planFromRequest(
+        web({
+          segmentOutputs: [new SegmentedFileOutput({ output: { case: 's3', value: new S3Upload({ bucket: 'b' }) } })],
+        }),
+        ctx,
+      ),
+    'unimplemented',
+    'web.segment_outputs[0].output',
+  );
+});
+
+test('stream, segment and image outputs become one plan sharing the encode', () => {
+  const plan = planFromRequest(
+    {
+      ...web({
+        fileOutputs: [new EncodedFileOutput({ filepath: 'rec/{room_name}.mp4' })],
+        streamOutputs: [
+          new StreamOutput({
+            protocol: StreamProtocol.RTMP,
+            urls: ['rtmp://127.0.0.1:1935/live/key1', 'mux://muxkey'],
+          }),
+        ],
+        segmentOutputs: [
+          new SegmentedFileOutput({
+            filenamePrefix: 'hls/{room_name}',
+            livePlaylistName: 'hls/live.m3u8',
+            segmentDuration: 6,
+            filenameSuffix: SegmentedFileSuffix.TIMESTAMP,
+          }),
+        ],
+        imageOutputs: [new ImageOutput({ captureInterval: 5, filenamePrefix: 'img/snap', width: 320, height: 180 })],
+      }),
+      roomName: 'room1',
+    },
+    { ...ctx, limits: { streamMaxDurationMs: 5000, fileMaxBytes: 0 } },
+  );
+  assert.deepEqual(plan.outputs.stream, {
+    protocol: 'rtmp',
+    urls: ['rtmp://127.0.0.1:1935/live/key1', 'rtmps://global-live.mux.com:443/app/muxkey'],
+  });
+  assert.deepEqual(plan.outputs.segments, {
+    dir: path.join(ctx.localOutputDir, 'hls'),
+    filenamePrefix: 'room1',
+    playlistName: 'room1.m3u8',
+    livePlaylistName: 'live.m3u8',
+    segmentDurationSec: 6,
+    suffix: 'timestamp',
+  });
+  assert.deepEqual(plan.outputs.images, [
+    {
+      dir: path.join(ctx.localOutputDir, 'img'),
+      filenamePrefix: 'snap',
+      captureIntervalSec: 5,
+      width: 320,
+      height: 180,
+      suffix: 'index',
+    },
+  ]);
+  assert.deepEqual(plan.limits, { streamMaxDurationMs: 5000 });
+  // Defaults: 4 s segments, images every 10 s at the capture size.
+  const defaults = planFromRequest(
+    web({ segmentOutputs: [new SegmentedFileOutput({ filenamePrefix: 'a' })], imageOutputs: [new ImageOutput()] }),
+    ctx,
+  );
+  assert.equal(defaults.outputs.segments?.segmentDurationSec, 4);
+  assert.equal(defaults.outputs.images?.[0]?.captureIntervalSec, 10);
+  assert.equal(defaults.outputs.images?.[0]?.width, defaults.encoding.width);
+});
+
+test('bad stream, segment and image outputs are invalid_argument naming the field, keys redacted', () => {
+  const streams = (urls: string[], protocol = StreamProtocol.DEFAULT_PROTOCOL) =>
+    planFromRequest(web({ streamOutputs: [new StreamOutput({ protocol, urls })] }), ctx);
+  rejects(() => streams([]), 'invalid_argument', 'web.stream_outputs[0].urls');
+  rejects(() => streams(['http://x/a/b']), 'invalid_argument', 'web.stream_outputs[0].urls[0]');
+  rejects(() => streams(['rtmp://h/a/k', 'srt://h:1']), 'invalid_argument', 'web.stream_outputs[0].urls[1]');
+  rejects(() => streams(['rtmp://h/a/k', 'rtmp://h/a/k']), 'invalid_argument', 'listed twice');
+  rejects(() => streams(['ws://h/x'], StreamProtocol.WEBSOCKET), 'invalid_argument', 'web.stream_outputs[0].protocol');
+  assert.throws(
+    () => streams(['rtmp://h/onlyonesecretsegment']),
+    (e: unknown) => e instanceof Error && !e.message.includes('onlyonesecretsegment'),
+  );
+  rejects(
+    () =>
+      planFromRequest(
+        web({
+          streamOutputs: [new StreamOutput({ urls: ['rtmp://h/a/k'] }), new StreamOutput({ urls: ['rtmp://h/a/j'] })],
+        }),
+        ctx,
+      ),
+    'invalid_argument',
+    'web.stream_outputs[1]',
+  );
+  rejects(
+    () => planFromRequest(web({ segmentOutputs: [new SegmentedFileOutput({ segmentDuration: -1 })] }), ctx),
+    'invalid_argument',
+    'web.segment_outputs[0].segment_duration',
+  );
+  rejects(
+    () =>
+      planFromRequest(
+        web({ segmentOutputs: [new SegmentedFileOutput({ filenamePrefix: 'a/x', livePlaylistName: 'b/live.m3u8' })] }),
+        ctx,
+      ),
+    'invalid_argument',
+    'web.segment_outputs[0].live_playlist_name',
+  );
+  rejects(
+    () => planFromRequest(web({ imageOutputs: [new ImageOutput({ width: 15 })] }), ctx),
+    'invalid_argument',
+    'web.image_outputs[0].width',
+  );
+  rejects(
+    () => planFromRequest(web({ audioOnly: true, imageOutputs: [new ImageOutput()] }), ctx),
+    'invalid_argument',
+    'image outputs need video',
   );
 });
 

@@ -2,18 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  EncodedFileType,
-  type EncodedFileOutput,
-  type FileOutput,
-  type StartEgressRequest,
-  type StorageConfig,
-  type WebEgressRequest,
-} from '@livekit/protocol';
+import type { StartEgressRequest, WebEgressRequest } from '@livekit/protocol';
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
-import { expandFilepath } from './filename.js';
-import type { ChromePlan, FileOutputPlan, FileType, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from './plan.js';
+import { planOutputs, rejectUploads, type RequestOutput } from './outputs-plan.js';
+import type { ChromePlan, EncodingPlan, OutputsPlan, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from './plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
@@ -33,7 +26,7 @@ export interface PlanContext {
   chrome: ChromePlan;
   now?: Date;
   /** Config session_limits (ms and bytes; 0 = none). */
-  limits?: { fileMaxDurationMs: number; fileMaxBytes: number };
+  limits?: SessionLimitsPlan;
 }
 
 const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -44,32 +37,24 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
     throw errors.invalidArgument('egress_id', req.egressId, 'must be 1-64 letters, digits, "_" or "-"');
   }
   const now = ctx.now ?? new Date();
-  const limits: SessionLimitsPlan = {
-    ...(ctx.limits?.fileMaxDurationMs ? { fileMaxDurationMs: ctx.limits.fileMaxDurationMs } : {}),
-    ...(ctx.limits?.fileMaxBytes ? { fileMaxBytes: ctx.limits.fileMaxBytes } : {}),
-  };
+  // Only the limits that are set: 0 means none.
+  const limits = Object.fromEntries(
+    Object.entries(ctx.limits ?? {}).filter(([, v]) => typeof v === 'number' && v > 0),
+  ) as SessionLimitsPlan;
   const base = {
     egressId: req.egressId,
     tmpDir: path.join(ctx.tmpRoot, req.egressId),
     chrome: ctx.chrome,
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
   };
+  const filename = { roomName: req.roomName, roomId: req.roomId, identifier: req.roomName || 'web', now };
   const r = req.request;
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;
     const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');
-    // SDKs fill both the deprecated single output and the lists; as upstream, the lists win when set.
-    const lists =
-      web.fileOutputs.length + web.streamOutputs.length + web.segmentOutputs.length + web.imageOutputs.length;
-    const legacy = lists === 0 ? web.output.case : undefined;
-    const files = legacy === 'file' ? [web.output.value as EncodedFileOutput] : web.fileOutputs;
-    rejectUnsupportedOutputs('web', {
-      stream: legacy === 'stream' || web.streamOutputs.length > 0,
-      segments: legacy === 'segments' || web.segmentOutputs.length > 0,
-      images: web.imageOutputs.length > 0,
-    });
-    const file = singleFile(files, 'web.file_outputs', source, req, now, ctx);
-    return { ...base, source, encoding: encodingFromRequest(web.options, 'web', file.fileType), outputs: { file } };
+    const outputs = planOutputs(webOutputs(web), source, 'web.outputs', { ...ctx, filename });
+    const encoding = encodingFromRequest(web.options, 'web', outputs.file?.fileType);
+    return { ...base, source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === 'egress') {
     const eg = r.value as StartEgressRequest;
@@ -81,20 +66,58 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
     }
     const w = eg.source.value;
     const source = webSource(w.url, w.audioOnly, w.videoOnly, w.awaitStartSignal, 'egress.web');
-    const files: FileOutput[] = [];
-    eg.outputs.forEach((o, i) => {
-      if (o.config.case === 'file') files.push(o.config.value);
-      else if (o.config.case) {
-        throw new EgressError('unimplemented', `egress.outputs[${i}]: ${o.config.case} outputs are not supported yet`);
-      } else throw errors.invalidArgument(`egress.outputs[${i}]`, '(empty)', 'output has no config');
-      rejectUploads(o.storage, `egress.outputs[${i}].storage`);
+    const list: RequestOutput[] = eg.outputs.map((o, i) => {
+      const at = `egress.outputs[${i}]`;
+      rejectUploads(o.storage, `${at}.storage`);
+      switch (o.config.case) {
+        case 'file':
+          return { kind: 'file', value: o.config.value, at: `${at}.file` };
+        case 'stream':
+          return { kind: 'stream', value: o.config.value, at: `${at}.stream` };
+        case 'segments':
+          return { kind: 'segments', value: o.config.value, at: `${at}.segments` };
+        case 'images':
+          return { kind: 'images', value: o.config.value, at: `${at}.images` };
+        default:
+          throw errors.invalidArgument(at, '(empty)', 'output has no config');
+      }
     });
     rejectUploads(eg.storage, 'egress.storage');
-    const file = singleFile(files, 'egress.outputs', source, req, now, ctx);
-    return { ...base, source, encoding: encodingFromRequest(eg.encoding, 'egress', file.fileType), outputs: { file } };
+    const outputs = planOutputs(list, source, 'egress.outputs', { ...ctx, filename });
+    const encoding = encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType);
+    return { ...base, source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
   throw new EgressError('unimplemented', `request: ${r.case} egress is not supported yet; only web is`);
+}
+
+/** A web request's outputs; SDKs fill both the deprecated single output and the lists, and the lists win. */
+function webOutputs(web: WebEgressRequest): RequestOutput[] {
+  const lists: RequestOutput[] = [
+    ...web.fileOutputs.map((value, i) => ({ kind: 'file' as const, value, at: `web.file_outputs[${i}]` })),
+    ...web.streamOutputs.map((value, i) => ({ kind: 'stream' as const, value, at: `web.stream_outputs[${i}]` })),
+    ...web.segmentOutputs.map((value, i) => ({ kind: 'segments' as const, value, at: `web.segment_outputs[${i}]` })),
+    ...web.imageOutputs.map((value, i) => ({ kind: 'images' as const, value, at: `web.image_outputs[${i}]` })),
+  ];
+  if (lists.length > 0) return lists;
+  const o = web.output;
+  if (o.case === 'file') return [{ kind: 'file', value: o.value, at: 'web.file' }];
+  if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: 'web.stream' }];
+  if (o.case === 'segments') return [{ kind: 'segments', value: o.value, at: 'web.segments' }];
+  return [];
+}
+
+/** Images default to the capture size, which only the encoding knows once presets are applied. */
+function fitImages(outputs: OutputsPlan, encoding: EncodingPlan): OutputsPlan {
+  if (!outputs.images) return outputs;
+  return {
+    ...outputs,
+    images: outputs.images.map((i) => ({
+      ...i,
+      width: i.width || encoding.width,
+      height: i.height || encoding.height,
+    })),
+  };
 }
 
 /** Only http(s) pages are recorded: file:, data: or chrome: URLs would expose the recorder's own machine. */
@@ -115,63 +138,6 @@ function webSource(url: string, audioOnly: boolean, videoOnly: boolean, awaitSta
   }
   const source: WebSourcePlan = { kind: 'web', url, audioOnly, videoOnly, awaitStartSignal: awaitStart };
   return source;
-}
-
-function rejectUnsupportedOutputs(field: string, kinds: Record<string, boolean>): void {
-  for (const [kind, present] of Object.entries(kinds)) {
-    if (present) throw new EgressError('unimplemented', `${field}: ${kind} outputs are not supported yet`);
-  }
-}
-
-function rejectUploads(storage: StorageConfig | undefined, field: string): void {
-  if (storage?.provider.case) {
-    throw new EgressError('unimplemented', `${field}: ${storage.provider.case} upload is not supported yet`);
-  }
-}
-
-const FILE_TYPES: Partial<Record<EncodedFileType, FileType>> = {
-  [EncodedFileType.MP4]: 'mp4',
-  [EncodedFileType.OGG]: 'ogg',
-  [EncodedFileType.MP3]: 'mp3',
-};
-
-/**
- * The container of a file output: the requested one, or upstream's default (OGG for audio only, MP4 with
- * video). OGG and MP3 hold audio only.
- */
-function fileTypeOf(f: EncodedFileOutput | FileOutput, source: WebSourcePlan, at: string): FileType {
-  if (f.fileType === EncodedFileType.DEFAULT_FILETYPE) return source.audioOnly ? 'ogg' : 'mp4';
-  const type = FILE_TYPES[f.fileType];
-  const name = EncodedFileType[f.fileType] ?? f.fileType;
-  if (!type) throw errors.invalidArgument(`${at}.file_type`, name, 'unknown file type; use MP4, OGG or MP3');
-  if (type !== 'mp4' && !source.audioOnly) {
-    throw errors.invalidArgument(`${at}.file_type`, name, `${name} holds audio only; set audio_only or use MP4`);
-  }
-  return type;
-}
-
-function singleFile(
-  files: (EncodedFileOutput | FileOutput)[],
-  field: string,
-  source: WebSourcePlan,
-  req: StartRequestLike,
-  now: Date,
-  ctx: PlanContext,
-): FileOutputPlan {
-  if (files.length === 0) throw errors.invalidArgument(field, [], 'at least one output is required');
-  if (files.length > 1) throw errors.invalidArgument(field, files.length, 'at most one file output is allowed');
-  const f = files[0]!;
-  const at = `${field}[0]`;
-  const fileType = fileTypeOf(f, source, at);
-  if ('output' in f) rejectUploads({ provider: f.output } as StorageConfig, `${at}.output`);
-  if (f.filepath.includes('\0')) throw errors.invalidArgument(`${at}.filepath`, f.filepath, 'contains a NUL byte');
-  const rel = expandFilepath(f.filepath, `.${fileType}`, {
-    roomName: req.roomName,
-    roomId: req.roomId,
-    identifier: req.roomName || 'web',
-    now,
-  });
-  return { fileType, destination: path.resolve(ctx.localOutputDir, rel), manifest: !f.disableManifest };
 }
 
 /**

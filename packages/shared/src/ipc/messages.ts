@@ -3,7 +3,14 @@
  * Every message is validated on receipt with the parsers below: a child is a separate process and may
  * be buggy or half-dead, so nothing it says is trusted by shape alone.
  */
-import type { FileResult, RecordingPlan } from '../egress/plan.js';
+import type {
+  FileResult,
+  ImagesResult,
+  RecordingPlan,
+  SegmentEntry,
+  SegmentsResult,
+  StreamResult,
+} from '../egress/plan.js';
 import { errors, isErrorCode, type ErrorCode } from '../errors.js';
 
 /** Lifecycle states of one egress, as the recorder and supervisor name them. */
@@ -25,7 +32,9 @@ export type ParentCommand =
   | { type: 'stop'; reason: string }
   | { type: 'ping' }
   /** Asks for the recorder's own Prometheus metrics, answered by a `metrics` event. */
-  | { type: 'metrics' };
+  | { type: 'metrics' }
+  /** UpdateStream: add and remove stream URLs; answered by an `update_stream_result` event with the same id. */
+  | { type: 'update_stream'; requestId: string; add: string[]; remove: string[] };
 
 /** Why the recording stopped, in upstream's "End reason" words when it ends normally. */
 export interface EndInfo {
@@ -34,6 +43,9 @@ export interface EndInfo {
   details: string;
   error?: { code: ErrorCode; message: string };
   files: FileResult[];
+  streams?: StreamResult[];
+  segments?: SegmentsResult[];
+  images?: ImagesResult[];
   startedAt?: number;
   endedAt: number;
   /**
@@ -51,7 +63,17 @@ export type ChildEvent =
   | { type: 'ended'; info: EndInfo }
   | { type: 'pong' }
   /** The recorder's registry in Prometheus text exposition. */
-  | { type: 'metrics'; text: string };
+  | { type: 'metrics'; text: string }
+  /** Results of stream, segment and image outputs changed (a stream connected or failed, a segment closed...). */
+  | { type: 'progress'; streams: StreamResult[]; segments: SegmentsResult[]; images: ImagesResult[] }
+  /** A segment was delivered; a restarted recorder continues the playlist after it. */
+  | { type: 'segment'; entry: SegmentEntry }
+  | {
+      type: 'update_stream_result';
+      requestId: string;
+      error?: { code: ErrorCode; message: string };
+      streams: StreamResult[];
+    };
 
 /** A child's metrics text beyond this is refused: a scrape must not be a way to exhaust the supervisor. */
 export const MAX_METRICS_TEXT = 256 * 1024;
@@ -69,6 +91,51 @@ function parseFileResult(v: unknown, at: string): FileResult {
     if (!num(v[k])) throw errors.malformedRequest(`${at}.${k}: not a number`);
   }
   return v as unknown as FileResult;
+}
+
+const STREAM_STATUSES = ['active', 'finished', 'failed'];
+
+function parseStreamResult(v: unknown, at: string): StreamResult {
+  if (!isObject(v) || !str(v.url)) throw errors.malformedRequest(`${at}.url: not a string`);
+  if (!str(v.status) || !STREAM_STATUSES.includes(v.status)) throw errors.malformedRequest(`${at}.status: unknown`);
+  if (!num(v.retries)) throw errors.malformedRequest(`${at}.retries: not a number`);
+  for (const k of ['startedAt', 'endedAt', 'lastRetryAt'] as const) {
+    if (v[k] !== undefined && !num(v[k])) throw errors.malformedRequest(`${at}.${k}: not a number`);
+  }
+  if (v.error !== undefined && !str(v.error)) throw errors.malformedRequest(`${at}.error: not a string`);
+  return v as unknown as StreamResult;
+}
+
+function parseSegmentsResult(v: unknown, at: string): SegmentsResult {
+  if (!isObject(v)) throw errors.malformedRequest(`${at}: not an object`);
+  for (const k of ['playlistName', 'playlistLocation'] as const) {
+    if (!str(v[k])) throw errors.malformedRequest(`${at}.${k}: not a string`);
+  }
+  for (const k of ['durationMs', 'size', 'segmentCount', 'startedAt', 'endedAt'] as const) {
+    if (!num(v[k])) throw errors.malformedRequest(`${at}.${k}: not a number`);
+  }
+  return v as unknown as SegmentsResult;
+}
+
+function parseImagesResult(v: unknown, at: string): ImagesResult {
+  if (!isObject(v) || !str(v.filenamePrefix)) throw errors.malformedRequest(`${at}.filenamePrefix: not a string`);
+  for (const k of ['imageCount', 'startedAt', 'endedAt'] as const) {
+    if (!num(v[k])) throw errors.malformedRequest(`${at}.${k}: not a number`);
+  }
+  return v as unknown as ImagesResult;
+}
+
+function parseList<T>(v: unknown, at: string, item: (x: unknown, at: string) => T): T[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw errors.malformedRequest(`${at}: not an array`);
+  return v.map((x, i) => item(x, `${at}[${i}]`));
+}
+
+function parseError(v: unknown, at: string): { code: ErrorCode; message: string } {
+  if (!isObject(v) || !isErrorCode(v.code) || !str(v.message)) {
+    throw errors.malformedRequest(`${at}: needs a known code and a message`);
+  }
+  return { code: v.code, message: v.message };
 }
 
 /** Validates a message from a child; throws malformed_request naming the bad field. */
@@ -92,6 +159,37 @@ export function parseChildEvent(v: unknown): ChildEvent {
         throw errors.malformedRequest(`metrics.text: ${v.text.length} characters, over ${MAX_METRICS_TEXT}`);
       }
       return { type: 'metrics', text: v.text };
+    case 'progress':
+      return {
+        type: 'progress',
+        streams: parseList(v.streams, 'progress.streams', parseStreamResult),
+        segments: parseList(v.segments, 'progress.segments', parseSegmentsResult),
+        images: parseList(v.images, 'progress.images', parseImagesResult),
+      };
+    case 'segment': {
+      const e = v.entry;
+      if (!isObject(e) || !str(e.filename) || !num(e.durationSec) || !num(e.startedAt) || !num(e.size)) {
+        throw errors.malformedRequest('segment.entry: needs filename, durationSec, startedAt and size');
+      }
+      return {
+        type: 'segment',
+        entry: {
+          filename: e.filename,
+          durationSec: e.durationSec,
+          startedAt: e.startedAt,
+          size: e.size,
+          ...(e.discontinuity === true ? { discontinuity: true } : {}),
+        },
+      };
+    }
+    case 'update_stream_result':
+      if (!str(v.requestId)) throw errors.malformedRequest('update_stream_result.requestId: not a string');
+      return {
+        type: 'update_stream_result',
+        requestId: v.requestId,
+        streams: parseList(v.streams, 'update_stream_result.streams', parseStreamResult),
+        ...(v.error !== undefined ? { error: parseError(v.error, 'update_stream_result.error') } : {}),
+      };
     case 'ended': {
       const info = v.info;
       if (!isObject(info)) throw errors.malformedRequest('ended.info: not an object');
@@ -108,20 +206,19 @@ export function parseChildEvent(v: unknown): ChildEvent {
       }
       if (!Array.isArray(info.files)) throw errors.malformedRequest('ended.info.files: not an array');
       const files = info.files.map((f, i) => parseFileResult(f, `ended.info.files[${i}]`));
-      let error: EndInfo['error'];
-      if (info.error !== undefined) {
-        const e = info.error;
-        if (!isObject(e) || !isErrorCode(e.code) || !str(e.message)) {
-          throw errors.malformedRequest('ended.info.error: needs a known code and a message');
-        }
-        error = { code: e.code, message: e.message };
-      }
+      const streams = parseList(info.streams, 'ended.info.streams', parseStreamResult);
+      const segments = parseList(info.segments, 'ended.info.segments', parseSegmentsResult);
+      const images = parseList(info.images, 'ended.info.images', parseImagesResult);
+      const error = info.error !== undefined ? parseError(info.error, 'ended.info.error') : undefined;
       return {
         type: 'ended',
         info: {
           state: info.state as EndInfo['state'],
           details: info.details,
           files,
+          ...(streams.length ? { streams } : {}),
+          ...(segments.length ? { segments } : {}),
+          ...(images.length ? { images } : {}),
           endedAt: info.endedAt,
           ...(info.startedAt !== undefined ? { startedAt: info.startedAt as number } : {}),
           ...(error ? { error } : {}),
@@ -148,6 +245,19 @@ export function parseParentCommand(v: unknown): ParentCommand {
       return { type: 'ping' };
     case 'metrics':
       return { type: 'metrics' };
+    case 'update_stream': {
+      const urls = (x: unknown, at: string): string[] => {
+        if (!Array.isArray(x) || !x.every(str)) throw errors.malformedRequest(`${at}: not a list of strings`);
+        return x;
+      };
+      if (!str(v.requestId)) throw errors.malformedRequest('update_stream.requestId: not a string');
+      return {
+        type: 'update_stream',
+        requestId: v.requestId,
+        add: urls(v.add, 'update_stream.add'),
+        remove: urls(v.remove, 'update_stream.remove'),
+      };
+    }
     default:
       throw errors.malformedRequest(`parent message: unknown type ${JSON.stringify(v.type)}`);
   }

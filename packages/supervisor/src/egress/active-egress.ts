@@ -1,23 +1,33 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EgressInfo } from '@livekit/protocol';
 import {
+  EgressError,
   errors,
+  normalizeStreamUrl,
+  redactStreamUrl,
   TERMINAL_STATES,
   type ChildEvent,
   type EndInfo,
   type FileResult,
+  type ImagesResult,
   type LifecycleState,
   type Logger,
+  type OutputResults,
   type RecordingPlan,
+  type SegmentEntry,
+  type SegmentsResult,
+  type StreamResult,
 } from '@egress/shared';
 import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
+import { closePlaylists } from '@egress/recorder/outputs/segments/segment-output';
 import { describeExit, RecorderProcess, type ExitInfo } from '../pool/recorder-process.js';
 import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
-import { endedInfo, msToNs, STATUS_OF } from './egress-info.js';
+import { applyResults, endedInfo, msToNs, STATUS_OF } from './egress-info.js';
 import { writeManifest } from './manifest.js';
 import { partDestination } from './parts.js';
 
@@ -70,6 +80,23 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   private noRestart: string | undefined;
   /** Resolves with the terminal info once the egress has ended and its resources are released. */
   readonly ended: Promise<EgressInfo>;
+  /** Stream URLs as UpdateStream left them (secrets included; never logged). */
+  private streamUrls: string[];
+  /** StreamInfo by redacted URL, across recorders. */
+  private readonly streams = new Map<string, StreamResult>();
+  /** What earlier recorders contributed to each stream (a restart is one more retry). */
+  private readonly streamBase = new Map<string, Pick<StreamResult, 'startedAt' | 'retries' | 'lastRetryAt'>>();
+  /** Every delivered HLS segment, so a fresh recorder continues the playlist. */
+  private readonly segmentEntries: SegmentEntry[] = [];
+  private segments: SegmentsResult | undefined;
+  /** Images delivered by earlier recorders, per image output. */
+  private imageCountsBefore: number[] = [];
+  private imageFirstStart: (number | undefined)[] = [];
+  private images: ImagesResult[] = [];
+  private readonly pendingUpdates = new Map<
+    string,
+    (ev: Extract<ChildEvent, { type: 'update_stream_result' }>) => void
+  >();
 
   constructor(
     readonly plan: RecordingPlan,
@@ -78,6 +105,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   ) {
     super();
     this.attemptPlan = plan;
+    this.streamUrls = [...(plan.outputs.stream?.urls ?? [])];
     this.ended = new Promise((resolve) => this.once('ended', resolve));
   }
 
@@ -131,6 +159,95 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     return this.proc?.requestMetrics(timeoutMs) ?? Promise.resolve(undefined);
   }
 
+  /**
+   * UpdateStream: the recorder adds and removes the URLs; the answer is the info with the new StreamInfos.
+   * Throws invalid_argument for an egress without streams, failed_precondition when it is not recording.
+   */
+  async updateStream(add: string[], remove: string[], timeoutMs = 10_000): Promise<EgressInfo> {
+    const stream = this.plan.outputs.stream;
+    if (!stream) throw errors.invalidArgument('egress_id', this.egressId, 'egress has no stream output to update');
+    if (this.state !== 'active' || this.restarting || !this.proc) {
+      throw errors.failedPrecondition(`egress is ${this.restarting ? 'restarting its recorder' : this.state}`);
+    }
+    // Checked here too, so a bad URL is answered even if the recorder is busy.
+    const added = add.map((u, i) => normalizeStreamUrl(u, stream.protocol, `add_output_urls[${i}]`));
+    const requestId = randomUUID();
+    const answer = await new Promise<Extract<ChildEvent, { type: 'update_stream_result' }> | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pendingUpdates.delete(requestId);
+        resolve(undefined);
+      }, timeoutMs);
+      this.pendingUpdates.set(requestId, (ev) => {
+        clearTimeout(timer);
+        this.pendingUpdates.delete(requestId);
+        resolve(ev);
+      });
+      if (!this.proc?.send({ type: 'update_stream', requestId, add, remove })) {
+        clearTimeout(timer);
+        this.pendingUpdates.delete(requestId);
+        resolve(undefined);
+      }
+    });
+    if (!answer) throw errors.unavailable('the recorder did not answer the stream update');
+    this.mergeStreams(answer.streams);
+    if (answer.error) {
+      this.publishResults();
+      throw new EgressError(answer.error.code, answer.error.message);
+    }
+    const removed = new Set(remove.map((u) => this.streamUrlKey(u)));
+    this.streamUrls = [...this.streamUrls.filter((u) => !removed.has(this.streamUrlKey(u))), ...added];
+    this.deps.log.info('stream outputs updated', {
+      added: added.map(redactStreamUrl),
+      removed: remove.map(redactStreamUrl),
+    });
+    this.publishResults();
+    return this.info.clone();
+  }
+
+  private streamUrlKey(url: string): string {
+    try {
+      return normalizeStreamUrl(url, this.plan.outputs.stream!.protocol, 'url');
+    } catch {
+      return url;
+    }
+  }
+
+  /** Takes a recorder's StreamInfos, adding what earlier recorders of this egress did on the same URL. */
+  private mergeStreams(list: StreamResult[]): void {
+    for (const r of list) {
+      const base = this.streamBase.get(r.url);
+      this.streams.set(
+        r.url,
+        base
+          ? {
+              ...r,
+              retries: base.retries + r.retries,
+              ...((base.startedAt ?? r.startedAt) !== undefined ? { startedAt: (base.startedAt ?? r.startedAt)! } : {}),
+              ...((r.lastRetryAt ?? base.lastRetryAt) !== undefined
+                ? { lastRetryAt: (r.lastRetryAt ?? base.lastRetryAt)! }
+                : {}),
+            }
+          : r,
+      );
+    }
+  }
+
+  /** Stream, segment and image results across every recorder of this egress. */
+  private outputResults(): Omit<OutputResults, 'files'> {
+    const images = this.images.map((img, i) => ({
+      ...img,
+      imageCount: img.imageCount + (this.imageCountsBefore[i] ?? 0),
+      startedAt: this.imageFirstStart[i] ?? img.startedAt,
+    }));
+    return { streams: [...this.streams.values()], segments: this.segments ? [this.segments] : [], images };
+  }
+
+  private publishResults(): void {
+    applyResults(this.info, this.outputResults());
+    this.info.updatedAt = msToNs(Date.now());
+    this.deps.io.update(this.info).catch(() => undefined);
+  }
+
   /** Asks the recorder to end with EOS; returns the info to answer StopEgress with. */
   stop(reason: string): EgressInfo {
     if (this.finished || TERMINAL_STATES.includes(this.state)) return this.info;
@@ -161,7 +278,22 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       case 'ending':
         this.transition('ending');
         break;
+      case 'progress':
+        this.mergeStreams(ev.streams);
+        if (ev.segments[0]) this.segments = ev.segments[0];
+        this.images = ev.images;
+        this.publishResults();
+        break;
+      case 'segment':
+        this.segmentEntries.push(ev.entry);
+        break;
+      case 'update_stream_result':
+        this.pendingUpdates.get(ev.requestId)?.(ev);
+        break;
       case 'ended':
+        this.mergeStreams(ev.info.streams ?? []);
+        if (ev.info.segments?.[0]) this.segments = ev.info.segments[0];
+        if (ev.info.images) this.images = ev.info.images;
         if (ev.info.restartable && this.mayRestart()) {
           void this.restart(ev.info.error?.message ?? ev.info.details, ev.info.files);
         } else {
@@ -218,14 +350,23 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       () => undefined,
     );
     this.backoff = undefined;
-    const file = this.plan.outputs.file;
+    const { file, stream } = this.plan.outputs;
     this.attemptPlan = {
       ...this.plan,
       outputs: {
         ...this.plan.outputs,
         ...(file ? { file: { ...file, destination: partDestination(file.destination, n + 1) } } : {}),
+        // Streams resume to the URLs that were live; failed and removed ones stay ended.
+        ...(stream ? { stream: { ...stream, urls: this.liveStreamUrls() } } : {}),
+      },
+      resume: {
+        ...(this.plan.outputs.segments ? { segments: [...this.segmentEntries] } : {}),
+        ...(this.plan.outputs.images?.length
+          ? { imageCounts: this.outputResults().images.map((i) => i.imageCount) }
+          : {}),
       },
     };
+    this.carryOver();
     this.activeAt = undefined;
     this.restarting = false;
     if (this.noRestart !== undefined) {
@@ -250,6 +391,28 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         endedAt: Date.now(),
       });
     }
+  }
+
+  /** Stream URLs whose last report was ACTIVE (or that never reported). */
+  private liveStreamUrls(): string[] {
+    return this.streamUrls.filter((u) => (this.streams.get(redactStreamUrl(u))?.status ?? 'active') === 'active');
+  }
+
+  /** Before a fresh recorder reports: what the lost one did becomes the base its reports add to. */
+  private carryOver(): void {
+    const now = Date.now();
+    for (const [url, r] of this.streams) {
+      if (r.status !== 'active') continue;
+      this.streamBase.set(url, {
+        retries: r.retries + 1,
+        lastRetryAt: now,
+        ...(r.startedAt !== undefined ? { startedAt: r.startedAt } : {}),
+      });
+    }
+    const merged = this.outputResults().images;
+    this.imageCountsBefore = merged.map((i) => i.imageCount);
+    this.imageFirstStart = merged.map((i) => i.startedAt);
+    this.images = this.images.map((i) => ({ ...i, imageCount: 0 }));
   }
 
   /** Frees what the replaced recorder held; a scratch dir with undelivered media moves aside, kept. */
@@ -292,6 +455,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
 
   /** Nothing is lost: what a dead recorder captured is finalized and delivered by the supervisor. */
   private async salvage(): Promise<{ files: FileResult[]; kept?: string }> {
+    await this.closeSegments();
     const destination = this.attemptPlan.outputs.file?.destination;
     if (!destination || this.activeAt === undefined) return { files: [] };
     try {
@@ -310,6 +474,15 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       this.deps.log.error('could not salvage the partial recording', { error: errors.from(err).message });
       return { files: [], kept: capturePath(this.plan.tmpDir, this.plan.outputs.file?.fileType) };
     }
+  }
+
+  /** A recorder that died left its playlists open; unless a fresh one continues them, they end here. */
+  private async closeSegments(): Promise<void> {
+    const segments = this.plan.outputs.segments;
+    if (!segments || this.segmentEntries.length === 0 || this.mayRestart()) return;
+    await closePlaylists(segments, this.segmentEntries).catch((err: Error) =>
+      this.deps.log.warn('could not close the playlists', { error: err.message }),
+    );
   }
 
   /** Upstream's `<egressId>.json` next to the file output, whatever the end; its path goes in the report. */
@@ -331,8 +504,11 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     const files = [...this.parts, ...end.files];
     const startedAt = this.firstActiveAt ?? end.startedAt;
     const restarted = this.restartNotes.length > 0 ? `; ${this.restartNotes.join('; ')}` : '';
+    // The recorder's end report carried its last results; the merged view across recorders is what counts.
+    const results = this.outputResults();
     this.info = endedInfo(this.info, {
       ...end,
+      ...results,
       files,
       details: `${end.details}${restarted}`,
       ...(startedAt !== undefined ? { startedAt } : {}),

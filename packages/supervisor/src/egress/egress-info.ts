@@ -1,6 +1,24 @@
-import { EgressInfo, EgressSourceType, EgressStatus, FileInfo } from '@livekit/protocol';
-import type { EndInfo, FileResult, LifecycleState } from '@egress/shared';
-import { EgressError } from '@egress/shared';
+import {
+  EgressInfo,
+  EgressSourceType,
+  EgressStatus,
+  FileInfo,
+  ImagesInfo,
+  SegmentsInfo,
+  StreamInfo,
+  StreamInfo_Status,
+  StreamInfoList,
+} from '@livekit/protocol';
+import type {
+  EndInfo,
+  FileResult,
+  ImagesResult,
+  LifecycleState,
+  OutputResults,
+  SegmentsResult,
+  StreamResult,
+} from '@egress/shared';
+import { EgressError, redactStreamUrl } from '@egress/shared';
 
 /** Unix milliseconds to the nanosecond bigint EgressInfo carries. */
 export const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
@@ -26,6 +44,65 @@ export function fileInfo(f: FileResult): FileInfo {
   });
 }
 
+const STREAM_STATUS: Record<StreamResult['status'], StreamInfo_Status> = {
+  active: StreamInfo_Status.ACTIVE,
+  finished: StreamInfo_Status.FINISHED,
+  failed: StreamInfo_Status.FAILED,
+};
+
+export function streamInfo(r: StreamResult, now = Date.now()): StreamInfo {
+  const end = r.endedAt ?? now;
+  return new StreamInfo({
+    url: r.url,
+    status: STREAM_STATUS[r.status],
+    startedAt: r.startedAt !== undefined ? msToNs(r.startedAt) : 0n,
+    endedAt: r.endedAt !== undefined ? msToNs(r.endedAt) : 0n,
+    duration: r.startedAt !== undefined ? msToNs(Math.max(0, end - r.startedAt)) : 0n,
+    error: r.error ?? '',
+    retries: r.retries,
+    lastRetryAt: r.lastRetryAt !== undefined ? msToNs(r.lastRetryAt) : 0n,
+  });
+}
+
+export function segmentsInfo(r: SegmentsResult): SegmentsInfo {
+  return new SegmentsInfo({
+    playlistName: r.playlistName,
+    playlistLocation: r.playlistLocation,
+    livePlaylistName: r.livePlaylistName ?? '',
+    livePlaylistLocation: r.livePlaylistLocation ?? '',
+    duration: msToNs(r.durationMs),
+    size: BigInt(r.size),
+    segmentCount: BigInt(r.segmentCount),
+    startedAt: msToNs(r.startedAt),
+    endedAt: msToNs(r.endedAt),
+  });
+}
+
+export function imagesInfo(r: ImagesResult): ImagesInfo {
+  return new ImagesInfo({
+    filenamePrefix: r.filenamePrefix,
+    imageCount: BigInt(r.imageCount),
+    startedAt: msToNs(r.startedAt),
+    endedAt: msToNs(r.endedAt),
+  });
+}
+
+/** Puts every result into the info, and the deprecated single result when there is exactly one. */
+export function applyResults(info: EgressInfo, r: Partial<OutputResults>): void {
+  if (r.files) info.fileResults = r.files.map(fileInfo);
+  if (r.streams) info.streamResults = r.streams.map((s) => streamInfo(s));
+  if (r.segments) info.segmentResults = r.segments.map(segmentsInfo);
+  if (r.images) info.imageResults = r.images.map(imagesInfo);
+  const kinds = [info.fileResults.length, info.segmentResults.length, info.streamResults.length > 0 ? 1 : 0];
+  // Older SDKs still read the deprecated single result when the egress has one output.
+  if (kinds.filter((n) => n > 0).length !== 1 || info.imageResults.length > 0) info.result = { case: undefined };
+  else if (info.fileResults.length === 1) info.result = { case: 'file', value: info.fileResults[0]! };
+  else if (info.segmentResults.length === 1) info.result = { case: 'segments', value: info.segmentResults[0]! };
+  else if (info.streamResults.length > 0) {
+    info.result = { case: 'stream', value: new StreamInfoList({ info: info.streamResults }) };
+  } else info.result = { case: undefined };
+}
+
 /** A fresh STARTING info for a request; the request copy is what clients see in ListEgress. */
 export function startingInfo(
   egressId: string,
@@ -34,7 +111,7 @@ export function startingInfo(
   request: EgressInfo['request'],
   now = Date.now(),
 ): EgressInfo {
-  return new EgressInfo({
+  const info = new EgressInfo({
     egressId,
     roomId,
     roomName,
@@ -44,6 +121,24 @@ export function startingInfo(
     updatedAt: msToNs(now),
     request,
   });
+  redactRequest(info);
+  return info;
+}
+
+/** ListEgress shows the request copy to anyone with room admin rights: stream keys are redacted in it, as upstream. */
+export function redactRequest(info: EgressInfo): void {
+  const req = info.request.value as
+    | {
+        streamOutputs?: { urls: string[] }[];
+        output?: { case?: string; value?: unknown };
+        outputs?: { config: { case?: string; value?: unknown } }[];
+      }
+    | undefined;
+  if (!req) return;
+  const redact = (s: { urls: string[] }) => (s.urls = s.urls.map(redactStreamUrl));
+  req.streamOutputs?.forEach(redact);
+  if (req.output?.case === 'stream') redact(req.output.value as { urls: string[] });
+  req.outputs?.forEach((o) => o.config.case === 'stream' && redact(o.config.value as { urls: string[] }));
 }
 
 /** Applies a terminal report to a copy of the info. */
@@ -53,9 +148,12 @@ export function endedInfo(base: EgressInfo, end: EndInfo): EgressInfo {
   info.details = end.details;
   info.endedAt = msToNs(end.endedAt);
   info.updatedAt = msToNs(Date.now());
-  info.fileResults = end.files.map(fileInfo);
-  // The deprecated single result is still read by older SDKs when there is exactly one output.
-  info.result = info.fileResults.length === 1 ? { case: 'file', value: info.fileResults[0]! } : { case: undefined };
+  applyResults(info, {
+    files: end.files,
+    streams: end.streams ?? [],
+    segments: end.segments ?? [],
+    images: end.images ?? [],
+  });
   if (end.error) {
     const err = new EgressError(end.error.code, end.error.message);
     info.error = err.message;

@@ -1,0 +1,86 @@
+/**
+ * One image output: multifilesink writes numbered JPEGs into the scratch dir and reports each on the bus; each is
+ * moved to the output directory under its final name (index, timestamp, or one file overwritten).
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { utcStamp, type ImageOutputPlan, type ImagesResult } from '@egress/shared';
+import type { ElementMessage } from '../../gst/bus-message.js';
+import { moveFile } from '../move-file.js';
+
+export interface ImageOutputOptions {
+  plan: ImageOutputPlan;
+  tmpDir: string;
+  /** Which image output of the recording this is (names its element and scratch files). */
+  index: number;
+  /** Images an earlier recorder of this egress delivered; the numbering continues after them. */
+  resumedCount?: number;
+  note?: (line: string) => void;
+}
+
+export class ImageOutput {
+  readonly pattern: string;
+  private count = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private startedAt: number | undefined;
+  private endedAt: number | undefined;
+  private failure: Error | undefined;
+
+  constructor(private readonly o: ImageOutputOptions) {
+    this.pattern = path.join(o.tmpDir, `image${o.index}_%05d.jpeg`);
+  }
+
+  /** Creates the output directory, before the pipeline runs. */
+  async prepare(): Promise<void> {
+    await mkdir(this.o.plan.dir, { recursive: true });
+  }
+
+  /** The pipeline's running time 0 in wall-clock ms (when it reached PLAYING). */
+  start(startedAt: number): void {
+    this.startedAt = startedAt;
+  }
+
+  /** Takes multifilesink's per-file messages. Never throws (failures surface in finish). */
+  onMessage(m: ElementMessage): void {
+    if (m.name !== 'GstMultiFileSink') return;
+    const file = String(m.fields.filename ?? '');
+    const at = (this.startedAt ?? Date.now()) + Number(m.fields['running-time'] ?? 0) / 1e6;
+    this.chain = this.chain
+      .then(() => this.deliver(file, at))
+      .catch((err: Error) => {
+        this.failure ??= err;
+        this.o.note?.(`image ${file}: ${err.message}`);
+      });
+  }
+
+  private async deliver(file: string, at: number): Promise<void> {
+    if (!(await stat(file).catch(() => undefined))?.size) return;
+    const { filenamePrefix: prefix, suffix } = this.o.plan;
+    const n = (this.o.resumedCount ?? 0) + this.count;
+    const name =
+      suffix === 'overwrite'
+        ? `${prefix}.jpeg`
+        : `${prefix}_${suffix === 'timestamp' ? utcStamp(new Date(at)) : String(n).padStart(5, '0')}.jpeg`;
+    await moveFile(file, path.join(this.o.plan.dir, name));
+    this.count++;
+    this.endedAt = at;
+  }
+
+  /** After the pipeline has exited: delivers what is pending. */
+  async finish(): Promise<ImagesResult | undefined> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+    return this.result();
+  }
+
+  /** Images delivered by this recorder so far. */
+  result(): ImagesResult | undefined {
+    if (this.startedAt === undefined) return undefined;
+    return {
+      filenamePrefix: path.join(this.o.plan.dir, this.o.plan.filenamePrefix),
+      imageCount: this.count,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt ?? this.startedAt,
+    };
+  }
+}

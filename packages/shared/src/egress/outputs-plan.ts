@@ -1,0 +1,233 @@
+/**
+ * The outputs of a request (file, stream, segments, images), validated and turned into OutputsPlan. Field names
+ * in errors are the request's own (web.stream_outputs[0].urls[1], egress.outputs[2].segments...).
+ */
+import path from 'node:path';
+import {
+  EncodedFileType,
+  ImageCodec,
+  ImageFileSuffix,
+  SegmentedFileProtocol,
+  SegmentedFileSuffix,
+  StreamProtocol,
+  type EncodedFileOutput,
+  type FileOutput,
+  type ImageOutput,
+  type SegmentedFileOutput,
+  type StorageConfig,
+  type StreamOutput,
+} from '@livekit/protocol';
+import { EgressError, errors } from '../errors.js';
+import { expandFilepath, type FilenameContext } from './filename.js';
+import type {
+  FileOutputPlan,
+  FileType,
+  ImageOutputPlan,
+  OutputsPlan,
+  SegmentsOutputPlan,
+  StreamOutputPlan,
+  WebSourcePlan,
+} from './plan.js';
+import { normalizeStreamUrl, redactStreamUrl, streamProtocolOf, type StreamProtocolName } from './stream-url.js';
+
+/** One output of a request, with the field path errors should name. */
+export type RequestOutput =
+  | { kind: 'file'; value: EncodedFileOutput | FileOutput; at: string }
+  | { kind: 'stream'; value: StreamOutput; at: string }
+  | { kind: 'segments'; value: SegmentedFileOutput; at: string }
+  | { kind: 'images'; value: ImageOutput; at: string };
+
+export interface OutputsContext {
+  localOutputDir: string;
+  filename: FilenameContext;
+}
+
+/** Upstream's limits: one file, one stream output (of many URLs), one segments output, any number of images. */
+export function planOutputs(
+  outputs: RequestOutput[],
+  source: WebSourcePlan,
+  field: string,
+  ctx: OutputsContext,
+): OutputsPlan {
+  if (outputs.length === 0) throw errors.invalidArgument(field, [], 'at least one output is required');
+  const plan: OutputsPlan = {};
+  const once = (kind: string, at: string, present: unknown) => {
+    if (present) throw errors.invalidArgument(at, kind, `at most one ${kind} output is allowed`);
+  };
+  for (const o of outputs) {
+    switch (o.kind) {
+      case 'file':
+        once('file', o.at, plan.file);
+        plan.file = filePlan(o.value, source, o.at, ctx);
+        break;
+      case 'stream':
+        once('stream', o.at, plan.stream);
+        plan.stream = streamPlan(o.value, o.at);
+        break;
+      case 'segments':
+        once('segments', o.at, plan.segments);
+        plan.segments = segmentsPlan(o.value, o.at, ctx);
+        break;
+      case 'images':
+        (plan.images ??= []).push(imagesPlan(o.value, o.at, ctx));
+        break;
+    }
+  }
+  if (plan.images && source.audioOnly) {
+    throw errors.invalidArgument(`${field}`, 'images', 'image outputs need video; audio_only is set');
+  }
+  return plan;
+}
+
+/** Request-side upload targets: storage is another piece of work, so they are refused rather than ignored. */
+export function rejectUploads(storage: StorageConfig | undefined, field: string): void {
+  if (storage?.provider.case) {
+    throw new EgressError('unimplemented', `${field}: ${storage.provider.case} upload is not supported yet`);
+  }
+}
+
+const FILE_TYPES: Partial<Record<EncodedFileType, FileType>> = {
+  [EncodedFileType.MP4]: 'mp4',
+  [EncodedFileType.OGG]: 'ogg',
+  [EncodedFileType.MP3]: 'mp3',
+};
+
+/** The container: the requested one, or upstream's default (OGG for audio only, MP4 with video). */
+function fileTypeOf(f: EncodedFileOutput | FileOutput, source: WebSourcePlan, at: string): FileType {
+  if (f.fileType === EncodedFileType.DEFAULT_FILETYPE) return source.audioOnly ? 'ogg' : 'mp4';
+  const type = FILE_TYPES[f.fileType];
+  const name = EncodedFileType[f.fileType] ?? f.fileType;
+  if (!type) throw errors.invalidArgument(`${at}.file_type`, name, 'unknown file type; use MP4, OGG or MP3');
+  if (type !== 'mp4' && !source.audioOnly) {
+    throw errors.invalidArgument(`${at}.file_type`, name, `${name} holds audio only; set audio_only or use MP4`);
+  }
+  return type;
+}
+
+function noNul(value: string, at: string): void {
+  if (value.includes('\0')) throw errors.invalidArgument(at, value, 'contains a NUL byte');
+}
+
+function filePlan(
+  f: EncodedFileOutput | FileOutput,
+  source: WebSourcePlan,
+  at: string,
+  ctx: OutputsContext,
+): FileOutputPlan {
+  const fileType = fileTypeOf(f, source, at);
+  if ('output' in f) rejectUploads({ provider: f.output } as StorageConfig, `${at}.output`);
+  noNul(f.filepath, `${at}.filepath`);
+  const rel = expandFilepath(f.filepath, `.${fileType}`, ctx.filename);
+  return { fileType, destination: path.resolve(ctx.localOutputDir, rel), manifest: !f.disableManifest };
+}
+
+const STREAM_PROTOCOLS: Partial<Record<StreamProtocol, StreamProtocolName>> = {
+  [StreamProtocol.RTMP]: 'rtmp',
+  [StreamProtocol.SRT]: 'srt',
+};
+
+function streamPlan(s: StreamOutput, at: string): StreamOutputPlan {
+  if (s.protocol === StreamProtocol.WEBSOCKET) {
+    throw errors.invalidArgument(`${at}.protocol`, 'WEBSOCKET', 'websocket output is for track egress only');
+  }
+  if (s.urls.length === 0) throw errors.invalidArgument(`${at}.urls`, [], 'at least one URL is required');
+  // The protocol is the request's, or (DEFAULT) the first URL's scheme, as upstream.
+  const protocol =
+    STREAM_PROTOCOLS[s.protocol] ??
+    (s.protocol === StreamProtocol.DEFAULT_PROTOCOL ? streamProtocolOf(s.urls[0]!) : undefined);
+  if (!protocol) {
+    throw errors.invalidArgument(
+      `${at}.urls[0]`,
+      redactStreamUrl(s.urls[0]!),
+      'must be an rtmp://, rtmps://, mux:// or srt:// URL',
+    );
+  }
+  const urls = s.urls.map((u, i) => normalizeStreamUrl(u, protocol, `${at}.urls[${i}]`));
+  const dup = urls.findIndex((u, i) => urls.indexOf(u) !== i);
+  if (dup >= 0) throw errors.invalidArgument(`${at}.urls[${dup}]`, redactStreamUrl(urls[dup]!), 'is listed twice');
+  return { protocol, urls };
+}
+
+function segmentsPlan(s: SegmentedFileOutput, at: string, ctx: OutputsContext): SegmentsOutputPlan {
+  if (
+    s.protocol !== SegmentedFileProtocol.DEFAULT_SEGMENTED_FILE_PROTOCOL &&
+    s.protocol !== SegmentedFileProtocol.HLS_PROTOCOL
+  ) {
+    throw errors.invalidArgument(`${at}.protocol`, s.protocol, 'only HLS is supported');
+  }
+  rejectUploads({ provider: s.output } as StorageConfig, `${at}.output`);
+  for (const k of ['filenamePrefix', 'playlistName', 'livePlaylistName'] as const) noNul(s[k], `${at}.${k}`);
+  if (!Number.isInteger(s.segmentDuration) || s.segmentDuration < 0 || s.segmentDuration > 600) {
+    throw errors.invalidArgument(`${at}.segment_duration`, s.segmentDuration, 'must be 0 (4 s) to 600 seconds');
+  }
+  if (s.filenameSuffix !== SegmentedFileSuffix.INDEX && s.filenameSuffix !== SegmentedFileSuffix.TIMESTAMP) {
+    throw errors.invalidArgument(`${at}.filename_suffix`, s.filenameSuffix, 'must be INDEX or TIMESTAMP');
+  }
+  // Upstream: the playlist defaults to the prefix's name; both live in the prefix's directory.
+  const prefixPath = expandFilepath(s.filenamePrefix || s.playlistName, '.m3u8', ctx.filename);
+  const dir = path.resolve(ctx.localOutputDir, path.dirname(prefixPath));
+  const prefix = path.basename(prefixPath, '.m3u8');
+  const playlistName = s.playlistName
+    ? playlistFile(s.playlistName, prefixPath, `${at}.playlist_name`, ctx)
+    : `${prefix}.m3u8`;
+  const plan: SegmentsOutputPlan = {
+    dir,
+    filenamePrefix: prefix,
+    playlistName,
+    segmentDurationSec: s.segmentDuration || 4,
+    suffix: s.filenameSuffix === SegmentedFileSuffix.TIMESTAMP ? 'timestamp' : 'index',
+  };
+  if (s.livePlaylistName) {
+    const live = playlistFile(s.livePlaylistName, prefixPath, `${at}.live_playlist_name`, ctx);
+    if (live === playlistName) {
+      throw errors.invalidArgument(`${at}.live_playlist_name`, s.livePlaylistName, 'must differ from playlist_name');
+    }
+    plan.livePlaylistName = live;
+  }
+  return plan;
+}
+
+/** A playlist's file name; it may repeat the prefix's directory (upstream requires the same one), nothing else. */
+function playlistFile(raw: string, prefixPath: string, at: string, ctx: OutputsContext): string {
+  const expanded = expandFilepath(raw, '.m3u8', ctx.filename);
+  if (raw.includes('/') && path.dirname(expanded) !== path.dirname(prefixPath)) {
+    throw errors.invalidArgument(at, raw, 'must be in the same directory as filename_prefix');
+  }
+  return path.basename(expanded);
+}
+
+const IMAGE_SUFFIX: Record<ImageFileSuffix, ImageOutputPlan['suffix']> = {
+  [ImageFileSuffix.IMAGE_SUFFIX_INDEX]: 'index',
+  [ImageFileSuffix.IMAGE_SUFFIX_TIMESTAMP]: 'timestamp',
+  [ImageFileSuffix.IMAGE_SUFFIX_NONE_OVERWRITE]: 'overwrite',
+};
+
+function imagesPlan(o: ImageOutput, at: string, ctx: OutputsContext): ImageOutputPlan {
+  if (o.imageCodec !== ImageCodec.IC_DEFAULT && o.imageCodec !== ImageCodec.IC_JPEG) {
+    throw errors.invalidArgument(`${at}.image_codec`, o.imageCodec, 'only JPEG is supported');
+  }
+  rejectUploads({ provider: o.output } as StorageConfig, `${at}.output`);
+  noNul(o.filenamePrefix, `${at}.filename_prefix`);
+  if (!Number.isInteger(o.captureInterval) || o.captureInterval < 0 || o.captureInterval > 86_400) {
+    throw errors.invalidArgument(`${at}.capture_interval`, o.captureInterval, 'must be 0 (10 s) to 86400 seconds');
+  }
+  const size = (name: 'width' | 'height', v: number, dflt: number) => {
+    if (v === 0) return dflt;
+    if (!Number.isInteger(v) || v < 16 || v > 4096 || v % 2 !== 0) {
+      throw errors.invalidArgument(`${at}.${name}`, v, 'must be an even integer from 16 to 4096');
+    }
+    return v;
+  };
+  const suffix = IMAGE_SUFFIX[o.filenameSuffix];
+  if (!suffix) throw errors.invalidArgument(`${at}.filename_suffix`, o.filenameSuffix, 'unknown suffix');
+  const prefixPath = expandFilepath(o.filenamePrefix, '.jpeg', ctx.filename);
+  return {
+    dir: path.resolve(ctx.localOutputDir, path.dirname(prefixPath)),
+    filenamePrefix: path.basename(prefixPath, '.jpeg'),
+    captureIntervalSec: o.captureInterval || 10,
+    // 0: the capture size, filled in once the encoding is known.
+    width: size('width', o.width, 0),
+    height: size('height', o.height, 0),
+    suffix,
+  };
+}
