@@ -1,0 +1,57 @@
+import { RoomEvent, Track, type Room } from 'livekit-client';
+import { useEffect } from 'react';
+import { startRecording } from './egress-signals';
+
+const POLL_MS = 100;
+/** With only audio subscribed, wait this long for a video track before starting. */
+const AUDIO_ONLY_GRACE_MS = 500;
+/** Start anyway once something is subscribed but no video frame has been decoded by then. */
+const FRAME_DECODE_TIMEOUT_MS = 5000;
+
+function videoFramesOnScreen(): boolean {
+  for (const video of document.querySelectorAll('video')) {
+    if (!video.paused && video.getVideoPlaybackQuality().totalVideoFrames > 0) return true;
+  }
+  return false;
+}
+
+function subscribed(room: Room, kind: Track.Kind): number {
+  let n = 0;
+  for (const p of room.remoteParticipants.values()) {
+    for (const pub of p.trackPublications.values()) if (pub.kind === kind && pub.isSubscribed && pub.track) n++;
+  }
+  return n;
+}
+
+/**
+ * Prints START_RECORDING once media actually plays: a video frame is on screen, or only audio is
+ * subscribed (after a short grace for video), or anything is subscribed after the decode timeout.
+ */
+export function useStartSignal(room: Room | undefined): void {
+  useEffect(() => {
+    if (!room) return;
+    let firstSubscribedAt: number | undefined;
+    const check = (): boolean => {
+      const videos = subscribed(room, Track.Kind.Video);
+      const audios = subscribed(room, Track.Kind.Audio);
+      if (videos + audios === 0) return false;
+      firstSubscribedAt ??= Date.now();
+      const waited = Date.now() - firstSubscribedAt;
+      return (
+        videoFramesOnScreen() || (videos === 0 && waited >= AUDIO_ONLY_GRACE_MS) || waited >= FRAME_DECODE_TIMEOUT_MS
+      );
+    };
+    const timer = setInterval(() => {
+      if (room.state === 'connected' && check()) {
+        clearInterval(timer);
+        startRecording();
+      }
+    }, POLL_MS);
+    const stop = (): void => clearInterval(timer);
+    room.once(RoomEvent.Disconnected, stop);
+    return () => {
+      stop();
+      room.off(RoomEvent.Disconnected, stop);
+    };
+  }, [room]);
+}
