@@ -8,6 +8,8 @@ import { SpeakerLayout } from './layouts/SpeakerLayout';
 /** The recorded view of a connected room in the chosen layout, with every remote audio track playing. */
 export function RoomView({ room, layoutName }: { room: Room; layoutName: string }) {
   const { kind, theme } = parseLayout(layoutName);
+  // One line per layout shown: the recorder's log then tells when an UpdateLayout took effect.
+  useEffect(() => console.log(`layout: ${kind}-${theme}`), [kind, theme]);
   const all = useTracks(
     [
       { source: Track.Source.Camera, withPlaceholder: true },
