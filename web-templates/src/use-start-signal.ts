@@ -7,6 +7,12 @@ const POLL_MS = 100;
 const AUDIO_ONLY_GRACE_MS = 500;
 /** Start anyway once something is subscribed but no video frame has been decoded by then. */
 const FRAME_DECODE_TIMEOUT_MS = 5000;
+/**
+ * Video on screen this long before starting: the receiver's A/V sync settles in the first second or so
+ * (measured: without the wait the first flash/beep pair of a recording was up to 400 ms apart, with it
+ * every pair was within 120 ms).
+ */
+const SYNC_SETTLE_MS = 1500;
 
 function videoFramesOnScreen(): boolean {
   for (const video of document.querySelectorAll('video')) {
@@ -24,21 +30,26 @@ function subscribed(room: Room, kind: Track.Kind): number {
 }
 
 /**
- * Prints START_RECORDING once media actually plays: a video frame is on screen, or only audio is
- * subscribed (after a short grace for video), or anything is subscribed after the decode timeout.
+ * Prints START_RECORDING once media actually plays: video has been on screen long enough for A/V sync to
+ * settle, or only audio is subscribed (after a short grace for video), or anything is subscribed and no
+ * video frame has come by the decode timeout.
  */
 export function useStartSignal(room: Room | undefined): void {
   useEffect(() => {
     if (!room) return;
     let firstSubscribedAt: number | undefined;
+    let firstFrameAt: number | undefined;
     const check = (): boolean => {
       const videos = subscribed(room, Track.Kind.Video);
       const audios = subscribed(room, Track.Kind.Audio);
       if (videos + audios === 0) return false;
       firstSubscribedAt ??= Date.now();
       const waited = Date.now() - firstSubscribedAt;
+      if (firstFrameAt === undefined && videoFramesOnScreen()) firstFrameAt = Date.now();
       return (
-        videoFramesOnScreen() || (videos === 0 && waited >= AUDIO_ONLY_GRACE_MS) || waited >= FRAME_DECODE_TIMEOUT_MS
+        (firstFrameAt !== undefined && Date.now() - firstFrameAt >= SYNC_SETTLE_MS) ||
+        (videos === 0 && waited >= AUDIO_ONLY_GRACE_MS) ||
+        (firstFrameAt === undefined && waited >= FRAME_DECODE_TIMEOUT_MS)
       );
     };
     const timer = setInterval(() => {
