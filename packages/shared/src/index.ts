@@ -5,6 +5,7 @@ export * from './egress/filename.js';
 export * from './egress/request-plan.js';
 export * from './egress/outputs-plan.js';
 export * from './egress/stream-url.js';
+export * from './egress/room-composite.js';
 export * from './ipc/messages.js';
 export * from './log/logger.js';
 export * from './config/index.js';

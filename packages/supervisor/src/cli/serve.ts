@@ -1,5 +1,6 @@
 import { createLogger, errors, loadConfig, redactConfig } from '@egress/shared';
 import { startHealthServer } from '../http/health-server.js';
+import { defaultTemplateRoot, startTemplateServer } from '../http/template-server.js';
 import { EgressMetrics, startMetricsServer } from '../http/metrics.js';
 import { Supervisor, type ShutdownMode } from '../supervisor.js';
 
@@ -21,11 +22,26 @@ export async function serve(argv: string[]): Promise<number> {
   for (const w of warnings) log.warn(w);
   log.debug('effective config', { config: redactConfig(config) });
 
+  // Room-composite templates on loopback for the recorders' Chromium (template_port 0 = off), up before any
+  // request can need them.
+  let templates: Awaited<ReturnType<typeof startTemplateServer>> | undefined;
+  if (config.template_port) {
+    try {
+      templates = await startTemplateServer(config.template_port, defaultTemplateRoot());
+    } catch (err) {
+      log.error('could not serve the web templates', {
+        template_port: config.template_port,
+        error: errors.from(err).message,
+      });
+      return 1;
+    }
+  }
   const supervisor = new Supervisor({ config, log });
   try {
     await supervisor.start();
   } catch (err) {
     log.error('could not start', { error: errors.from(err).message });
+    templates?.close();
     return 1;
   }
   const health = config.health_port ? await startHealthServer(config.health_port, supervisor) : undefined;
@@ -58,6 +74,7 @@ export async function serve(argv: string[]): Promise<number> {
       shutting = supervisor.shutdown(mode).then(
         () => {
           health?.close();
+          templates?.close();
           metricsServer?.close();
           log.info('shut down cleanly');
           resolve(0);
