@@ -143,10 +143,10 @@ export class StreamSet {
       log: (line) => log(`[${d.shown}] ${this.redact(line, d)}`),
     });
     d.worker = worker;
-    worker.on('connected', () => {
+    worker.on('connected', (since) => {
       d.everConnected = true;
       d.lostAt = undefined;
-      d.result.startedAt ??= Date.now();
+      d.result.startedAt ??= since;
       log(`stream ${d.shown}: connected`);
       this.o.onChange?.();
     });

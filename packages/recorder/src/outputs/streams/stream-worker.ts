@@ -17,14 +17,18 @@ export interface StreamWorkerOptions {
 }
 
 export interface StreamWorkerEvents {
-  /** The destination accepted the stream. */
-  connected: [];
+  /** The destination accepted the stream (at `since`, unix ms). */
+  connected: [since: number];
   /** The sender ended; `error` says why when it was not a requested stop. */
   ended: [{ error?: string; exit: GstExit }];
 }
 
-/** SRT callers give up after 3 s; a sender still running after this has a peer. */
-const SRT_CONNECTED_AFTER_MS = 4000;
+/**
+ * srtsink reports no connection, only failures ("Error on SRT socket: Connection timeout" 3-4 s after its first
+ * write to a peer that is not there); a sender that has run this long without one has a peer.
+ */
+const SRT_CONNECTED_AFTER_MS = 6000;
+const SRT_SOCKET_ERROR = /^WARNING: from element \S+: (Error on SRT socket: .*)$/;
 const RTMP_PUBLISHED = /publish success|NetStream\.Publish\.Start/;
 
 /** gst-launch arguments for one destination. */
@@ -52,6 +56,9 @@ export class StreamWorker extends EventEmitter<StreamWorkerEvents> {
   private connected = false;
   private stopping = false;
   private srtTimer: NodeJS.Timeout | undefined;
+  private playingAt: number | undefined;
+  /** Why the sender was killed: srtsink only warns about a lost peer and retries forever on its own. */
+  private killedFor: string | undefined;
 
   constructor(private readonly o: StreamWorkerOptions) {
     super();
@@ -62,6 +69,11 @@ export class StreamWorker extends EventEmitter<StreamWorkerEvents> {
       ...(o.protocol === 'rtmp' ? { env: { GST_DEBUG: 'rtmpclient:4' } } : {}),
       log: (line) => {
         if (!this.connected && o.protocol === 'rtmp' && RTMP_PUBLISHED.test(line)) this.markConnected();
+        const srtError = o.protocol === 'srt' ? SRT_SOCKET_ERROR.exec(line) : null;
+        if (srtError && !this.stopping && this.killedFor === undefined) {
+          this.killedFor = srtError[1]!;
+          void this.gst.kill();
+        }
         // The URL is in gst-launch's own error texts; the caller redacts what it logs.
         if (!/^\s*\d+:\d+:\d+\.\d+ .*rtmpclient/.test(line)) log(line);
       },
@@ -69,6 +81,7 @@ export class StreamWorker extends EventEmitter<StreamWorkerEvents> {
     this.subscription = o.relay.subscribe(this.gst.input!);
     if (o.protocol === 'srt') {
       this.gst.once('playing', () => {
+        this.playingAt = Date.now();
         this.srtTimer = setTimeout(() => this.markConnected(), SRT_CONNECTED_AFTER_MS);
       });
     }
@@ -77,9 +90,8 @@ export class StreamWorker extends EventEmitter<StreamWorkerEvents> {
       this.subscription.close();
       const error = this.stopping
         ? undefined
-        : exit.error
-          ? formatGstError(exit.error)
-          : `stream sender exited (${exit.signal ?? `code ${exit.code}`})`;
+        : (this.killedFor ??
+          (exit.error ? formatGstError(exit.error) : `stream sender exited (${exit.signal ?? `code ${exit.code}`})`));
       this.emit('ended', { ...(error ? { error } : {}), exit });
     });
   }
@@ -93,15 +105,16 @@ export class StreamWorker extends EventEmitter<StreamWorkerEvents> {
   }
 
   private markConnected(): void {
-    if (this.connected || !this.gst.running) return;
+    if (this.connected || !this.gst.running || this.killedFor !== undefined) return;
     this.connected = true;
-    this.emit('connected');
+    // SRT is confirmed late; its stream started when the sender did.
+    this.emit('connected', this.o.protocol === 'srt' ? (this.playingAt ?? Date.now()) : Date.now());
   }
 
   /** Ends the stream cleanly (EOS, so RTMP unpublishes); killed if that takes over `timeoutMs`. */
   async stop(timeoutMs = 3000): Promise<void> {
     this.stopping = true;
-    this.subscription.close();
+    await this.subscription.finish();
     this.gst.input?.end();
     await this.gst.stop({ timeoutMs });
   }

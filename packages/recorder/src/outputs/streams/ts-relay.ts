@@ -22,11 +22,18 @@ interface Subscriber {
   synced: boolean;
   /** Times it fell too far behind and lost data. */
   cutOffs: number;
+  /** Set by finish(): called once the sink got its last whole frame. */
+  finishing?: () => void;
 }
 
 export interface Subscription {
-  /** Stops relaying to this sink. */
+  /** Stops relaying to this sink now. */
   close(): void;
+  /**
+   * Stops relaying at the next frame boundary, so the receiver's last frame is whole; resolves then (or after
+   * `timeoutMs` if the feed stalls).
+   */
+  finish(timeoutMs?: number): Promise<void>;
   /** How often the sink fell behind and missed data. */
   readonly cutOffs: number;
 }
@@ -58,6 +65,23 @@ export class TsRelay {
     this.subscribers.add(sub);
     return {
       close: () => this.subscribers.delete(sub),
+      finish: (timeoutMs = 1000) =>
+        new Promise<void>((resolve) => {
+          if (!this.subscribers.has(sub) || !sub.synced) {
+            this.subscribers.delete(sub);
+            resolve();
+            return;
+          }
+          const timer = setTimeout(done, timeoutMs);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          sub.finishing = () => {
+            this.subscribers.delete(sub);
+            done();
+          };
+        }),
       get cutOffs() {
         return sub.cutOffs;
       },
@@ -103,6 +127,17 @@ export class TsRelay {
       sub.synced = false;
       sub.cutOffs++;
     }
+    if (sub.synced && sub.finishing) {
+      // mpegtsmux writes each PES in one run of packets: the next payload start ends the previous frame.
+      const boundary = firstPayloadStart(packets, this.pmtPid);
+      if (boundary < 0) {
+        sub.sink.write(packets);
+        return;
+      }
+      if (boundary > 0) sub.sink.write(packets.subarray(0, boundary));
+      sub.finishing();
+      return;
+    }
     if (sub.synced) {
       sub.sink.write(packets);
       return;
@@ -111,6 +146,15 @@ export class TsRelay {
     sub.synced = true;
     sub.sink.write(Buffer.concat([this.pat, this.pmt, packets.subarray(sync)]));
   }
+}
+
+/** Offset of the first packet that starts a PES (not PAT/PMT/null), or -1. */
+function firstPayloadStart(packets: Buffer, pmtPid: number | undefined): number {
+  for (let at = 0; at < packets.length; at += TS_PACKET) {
+    const pid = pidOf(packets, at);
+    if (pid !== 0 && pid !== pmtPid && pid !== 0x1fff && payloadStart(packets, at)) return at;
+  }
+  return -1;
 }
 
 /** The PMT's PID of the first program in a PAT packet. */

@@ -1,0 +1,264 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  EgressStatus,
+  EncodedFileOutput,
+  ImageOutput,
+  SegmentedFileOutput,
+  StreamOutput,
+  StreamProtocol,
+  type EgressInfo,
+} from 'livekit-server-sdk';
+import { StreamInfo_Status } from '@livekit/protocol';
+import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import { leftoversAfter } from './fixtures/leftovers.js';
+import { decodeErrors, probe } from './fixtures/media.js';
+import { egressClient, freePort, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import { startRtmpServer, startSrtReceiver, type RtmpServer } from './fixtures/stream-receivers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TERMINAL = [
+  EgressStatus.EGRESS_COMPLETE,
+  EgressStatus.EGRESS_FAILED,
+  EgressStatus.EGRESS_ABORTED,
+  EgressStatus.EGRESS_LIMIT_REACHED,
+];
+
+/** An HLS playlist as a player reads it. */
+interface Playlist {
+  tags: string[];
+  segments: { file: string; duration: number; discontinuity: boolean }[];
+  ended: boolean;
+}
+
+async function readPlaylist(file: string): Promise<Playlist> {
+  const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+  assert.equal(lines[0], '#EXTM3U', `${file} starts with #EXTM3U`);
+  const segments: Playlist['segments'] = [];
+  let duration: number | undefined;
+  let discontinuity = false;
+  for (const l of lines) {
+    if (l.startsWith('#EXTINF:')) duration = Number(l.slice(8).split(',')[0]);
+    else if (l === '#EXT-X-DISCONTINUITY') discontinuity = true;
+    else if (!l.startsWith('#')) {
+      assert.ok(duration !== undefined, `EXTINF before ${l}`);
+      segments.push({ file: path.join(path.dirname(file), l), duration, discontinuity });
+      duration = undefined;
+      discontinuity = false;
+    }
+  }
+  return { tags: lines.filter((l) => l.startsWith('#')), segments, ended: lines.includes('#EXT-X-ENDLIST') };
+}
+
+/** Every segment of a playlist decodes as H.264 + AAC; returns the playlist. */
+async function checkPlaylist(file: string): Promise<Playlist> {
+  const p = await readPlaylist(file);
+  assert.ok(p.ended, `${file} ends with #EXT-X-ENDLIST`);
+  for (const s of p.segments) {
+    const m = await probe(s.file);
+    assert.equal(m.video?.codec_name, 'h264', s.file);
+    assert.equal(m.audio?.codec_name, 'aac', s.file);
+    assert.ok(
+      Math.abs(m.durationSec - s.duration) < 0.6,
+      `${s.file}: probed ${m.durationSec} s, listed ${s.duration} s`,
+    );
+  }
+  return p;
+}
+
+describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream, limits', () => {
+  let svc: RunningService;
+  let page: TestPageServer;
+  let rtmp: RtmpServer;
+  const client = egressClient();
+
+  before(async () => {
+    page = await startTestPage();
+    rtmp = await startRtmpServer(['goodkey1', 'goodkey2']);
+    svc = await startService(
+      'cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }\nsession_limits: { segment_output_max_duration: 0 }',
+    );
+  });
+
+  after(async () => {
+    const code = await svc?.stop('SIGTERM');
+    await rtmp?.stop();
+    await page?.close();
+    assert.equal(code, 0, 'the service exits 0 on SIGTERM');
+    assert.deepEqual(await leftoversAfter(3000), []);
+  });
+
+  test('one egress writes a file, HLS, images and RTMP streams; bad URLs fail alone; UpdateStream adds and removes', async () => {
+    const deadPort = await freePort();
+    const good1 = rtmp.url('goodkey1');
+    const good2 = rtmp.url('goodkey2');
+    const wrongKey = rtmp.url('wrongkey9');
+    const dead = `rtmp://127.0.0.1:${deadPort}/live/deadkey7`;
+    const info = await client.startWebEgress(page.urlFor(), {
+      file: new EncodedFileOutput({ filepath: 'multi/{room_name}file.mp4' }),
+      stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [good1, wrongKey, dead] }),
+      segments: new SegmentedFileOutput({
+        filenamePrefix: 'multi/hls/seg',
+        livePlaylistName: 'live.m3u8',
+        segmentDuration: 2,
+      }),
+      images: new ImageOutput({ captureInterval: 2, width: 320, height: 180, filenamePrefix: 'multi/img/snap' }),
+    });
+    // The request copy never shows a stream key.
+    const [listedAtStart] = await client.listEgress({ egressId: info.egressId });
+    assert.doesNotMatch(JSON.stringify(listedAtStart?.toJson()), /goodkey1|wrongkey9|deadkey7/);
+    await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+
+    // The wrong key and the dead host fail on their own, quickly; the good stream keeps going.
+    const deadline = Date.now() + 20_000;
+    let streams: EgressInfo['streamResults'] = [];
+    while (Date.now() < deadline) {
+      const [cur] = await client.listEgress({ egressId: info.egressId });
+      streams = cur?.streamResults ?? [];
+      if (
+        streams.filter((s) => s.status === StreamInfo_Status.FAILED).length === 2 &&
+        streams.some((s) => s.startedAt > 0n)
+      )
+        break;
+      await sleep(200);
+    }
+    const byKey = (k: string) => streams.find((s) => s.url.includes(`{${k.slice(0, 2)}...${k.slice(-2)}}`));
+    assert.equal(byKey('wrongkey9')?.status, StreamInfo_Status.FAILED, JSON.stringify(streams));
+    assert.equal(byKey('deadkey7')?.status, StreamInfo_Status.FAILED);
+    assert.match(byKey('deadkey7')?.error ?? '', /refused|connect/i);
+    assert.equal(byKey('goodkey1')?.status, StreamInfo_Status.ACTIVE);
+    assert.ok((byKey('goodkey1')?.startedAt ?? 0n) > 0n, 'the good stream reports when it connected');
+    assert.deepEqual(rtmp.refused, ['wrongkey9']);
+    for (const s of streams) assert.doesNotMatch(s.url + s.error, /goodkey1|wrongkey9|deadkey7/);
+
+    // UpdateStream: a second destination joins mid-recording, the first leaves.
+    await sleep(3000);
+    const added = await client.updateStream(info.egressId, [good2], []);
+    assert.equal(added.streamResults.length, 4);
+    await assert.rejects(client.updateStream(info.egressId, ['http://nope/x/y'], []), /add_output_urls\[0\]/);
+    await sleep(4000);
+    const removed = await client.updateStream(info.egressId, [], [good1]);
+    const first = removed.streamResults.find((s) => s.url.includes('{go...y1}'));
+    assert.equal(first?.status, StreamInfo_Status.FINISHED);
+    await sleep(4000);
+
+    await client.stopEgress(info.egressId);
+    const done = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
+    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+
+    // File.
+    const file = done.fileResults[0]!;
+    const fm = await probe(file.location);
+    assert.equal(fm.video?.codec_name, 'h264');
+    assert.equal(fm.audio?.codec_name, 'aac');
+    assert.ok(fm.durationSec > 10, `file holds ${fm.durationSec} s`);
+
+    // HLS: both playlists closed, every segment decodes, SegmentsInfo matches the playlist.
+    const seg = done.segmentResults[0]!;
+    const event = await checkPlaylist(seg.playlistLocation);
+    assert.ok(event.tags.includes('#EXT-X-PLAYLIST-TYPE:EVENT'));
+    assert.ok(event.tags.some((t) => t.startsWith('#EXT-X-PROGRAM-DATE-TIME:')));
+    assert.equal(BigInt(event.segments.length), seg.segmentCount);
+    assert.ok(event.segments.length >= 5, `${event.segments.length} segments`);
+    assert.deepEqual(
+      event.segments.slice(0, 2).map((s) => path.basename(s.file)),
+      ['seg_00000.ts', 'seg_00001.ts'],
+    );
+    const live = await checkPlaylist(seg.livePlaylistLocation);
+    assert.equal(live.segments.length, 5);
+    assert.deepEqual(live.segments, event.segments.slice(-5));
+    const total = event.segments.reduce((a, s) => a + s.duration, 0);
+    assert.ok(Math.abs(Number(seg.duration) / 1e9 - total) < 0.01);
+
+    // Images: JPEGs at the requested size, as many as ImagesInfo says.
+    const img = done.imageResults[0]!;
+    const jpegs = (await readdir(path.dirname(img.filenamePrefix))).filter((f) => f.endsWith('.jpeg')).sort();
+    assert.equal(BigInt(jpegs.length), img.imageCount);
+    assert.ok(jpegs.length >= 5, `${jpegs.length} images`);
+    assert.equal(jpegs[0], 'snap_00000.jpeg');
+    const im = await probe(path.join(path.dirname(img.filenamePrefix), jpegs[0]!));
+    assert.equal(im.video?.codec_name, 'mjpeg');
+    assert.equal(im.video?.width, 320);
+    assert.equal(im.video?.height, 180);
+
+    // Streams: what nginx recorded is H.264 + AAC, for both good keys.
+    const final = (k: string) => done.streamResults.find((s) => s.url.includes(`{${k.slice(0, 2)}...${k.slice(-2)}}`));
+    assert.equal(final('goodkey1')?.status, StreamInfo_Status.FINISHED);
+    assert.equal(final('goodkey2')?.status, StreamInfo_Status.FINISHED);
+    assert.equal(final('wrongkey9')?.status, StreamInfo_Status.FAILED);
+    for (const key of ['goodkey1', 'goodkey2']) {
+      const [flv] = await rtmp.recordings(key);
+      assert.ok(flv, `nginx recorded ${key}`);
+      const m = await probe(flv);
+      assert.equal(m.video?.codec_name, 'h264', key);
+      assert.equal(m.audio?.codec_name, 'aac', key);
+      assert.ok(m.durationSec > 3, `${key}: ${m.durationSec} s`);
+      assert.equal(await decodeErrors(flv), '', `${key} decodes cleanly from its first frame`);
+    }
+    // Keys never reach the logs.
+    assert.equal(svc.logs.filter((l) => /goodkey1|goodkey2|wrongkey9|deadkey7/.test(l)).length, 0);
+  });
+
+  test('SRT: the listener receives a clean TS; a dead SRT URL fails alone', async () => {
+    const srt = await startSrtReceiver();
+    try {
+      const dead = `srt://127.0.0.1:${await freePort()}`;
+      const info = await client.startWebEgress(page.urlFor(), {
+        stream: new StreamOutput({ protocol: StreamProtocol.SRT, urls: [srt.url, dead] }),
+      });
+      await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+      await sleep(8000);
+      const [mid] = await client.listEgress({ egressId: info.egressId });
+      assert.equal(mid?.status, EgressStatus.EGRESS_ACTIVE, 'one failing URL does not end the egress');
+      await client.stopEgress(info.egressId);
+      const done = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
+      assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+      const statuses = done.streamResults.map((s) => [s.url, StreamInfo_Status[s.status]]);
+      assert.deepEqual(statuses, [
+        [srt.url, 'FINISHED'],
+        [dead, 'FAILED'],
+      ]);
+      await srt.stop();
+      const m = await probe(srt.file);
+      assert.equal(m.video?.codec_name, 'h264');
+      assert.equal(m.audio?.codec_name, 'aac');
+      assert.ok(m.durationSec > 5, `received ${m.durationSec} s`);
+      assert.equal(await decodeErrors(srt.file), '');
+    } finally {
+      await srt.remove();
+    }
+  });
+
+  test('a stream-only egress ends COMPLETE when UpdateStream removes its last URL, FAILED when every URL fails', async () => {
+    const info = await client.startWebEgress(page.urlFor(), {
+      stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [rtmp.url('goodkey1')] }),
+    });
+    await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+    await sleep(3000);
+    await client.updateStream(info.egressId, [], [rtmp.url('goodkey1')]);
+    const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
+    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+    assert.match(done.details, /All streams stopped/);
+
+    const bad = await client.startWebEgress(page.urlFor(), {
+      stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [rtmp.url('wrongkey8')] }),
+    });
+    const failed = await waitForStatus(client, bad.egressId, TERMINAL, 30_000);
+    assert.equal(failed.status, EgressStatus.EGRESS_FAILED);
+    assert.match(failed.error, /every stream output failed/);
+    assert.doesNotMatch(failed.error, /wrongkey8/);
+  });
+
+  test('UpdateStream on an egress without streams is invalid_argument', async () => {
+    const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'nostream.mp4' }));
+    try {
+      await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+      await assert.rejects(client.updateStream(info.egressId, [rtmp.url('goodkey1')], []), /no stream output/);
+    } finally {
+      await client.stopEgress(info.egressId);
+      await waitForStatus(client, info.egressId, TERMINAL, 30_000);
+    }
+  });
+});
