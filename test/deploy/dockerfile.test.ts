@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validate, ValidationSeverity } from 'dockerfile-utils';
@@ -126,4 +126,24 @@ test('every COPY source exists and is not filtered out of the build context', ()
 test('shellcheck passes docker/entrypoint.sh', () => {
   // Debian's shellcheck (scripts/setup installs it); exits non-zero with the findings.
   execFileSync('shellcheck', ['--severity=style', path.join(REPO, 'docker/entrypoint.sh')], { encoding: 'utf8' });
+});
+
+test('the entry point refuses to empty /tmp or HOME, and leaves them untouched', () => {
+  // In private mount and PID namespaces with a tmpfs on /tmp: were the guard broken, only that tmpfs would be
+  // emptied, and whatever the script started would die with the namespace.
+  const entry = path.join(REPO, 'docker/entrypoint.sh');
+  for (const tmp of ['/tmp', '/tmp/h']) {
+    const script = [
+      'mount -t tmpfs none /tmp',
+      'mkdir -p /tmp/h && touch /tmp/keep /tmp/h/keep',
+      `HOME=/tmp/h EGRESS_TMP=${tmp} EGRESS_BIN=/bin/false "${entry}"`,
+      'rc=$?',
+      'if [ -e /tmp/keep ] && [ -e /tmp/h/keep ]; then exit $rc; else echo "files were removed"; exit 99; fi',
+    ].join('\n');
+    const r = spawnSync('unshare', ['--mount', '--pid', '--fork', '--kill-child', 'bash', '-c', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 1, `EGRESS_TMP=${tmp}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /^entrypoint: refusing to clear \S+ \(\S+\): point EGRESS_TMP at a directory of its own$/m);
+  }
 });
