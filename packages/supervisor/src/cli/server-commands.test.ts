@@ -1,5 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { EgressInfo, EgressStatus, WebEgressRequest } from 'livekit-server-sdk';
 import { captureOutput } from '../testing/capture-output.js';
 import { results, serverConnection, start, stop, summary, updateLayout, updateStream } from './server-commands.js';
@@ -68,4 +73,61 @@ test('usage errors: one line on stderr, exit 2, nothing sent', async () => {
   const help = await captureOutput(() => start(['--help']));
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: egress start /);
+});
+
+test('start from a JSON request file with a flag on top, against a loopback Twirp endpoint', async () => {
+  // Stands in for livekit-server, which would hand a room composite to an egress service that cannot record
+  // it yet; the e2e CLI test runs web egress against the real server.
+  const bodies: Record<string, unknown>[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const request = JSON.parse(body) as Record<string, unknown>;
+      bodies.push(request);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          egress_id: 'EG_fromjson',
+          room_name: request.room_name ?? request.roomName,
+          status: 'EGRESS_STARTING',
+          room_composite: request,
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'egress-cli-start-'));
+  try {
+    const file = path.join(dir, 'request.json');
+    await writeFile(
+      file,
+      JSON.stringify({ room_name: 'my-room', layout: 'grid', file_outputs: [{ filepath: 'r.mp4' }] }),
+    );
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const r = await captureOutput(() =>
+      start([
+        '--url',
+        url,
+        '--api-key',
+        'k',
+        '--api-secret',
+        's',
+        '--type',
+        'room-composite',
+        file,
+        '--layout',
+        'speaker',
+      ]),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'EG_fromjson  STARTING  room-composite  my-room\n');
+    assert.equal(bodies.length, 1);
+    const sent = bodies[0]!;
+    assert.equal(sent.roomName ?? sent.room_name, 'my-room');
+    assert.equal(sent.layout, 'speaker');
+  } finally {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
