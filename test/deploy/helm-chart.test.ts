@@ -83,6 +83,7 @@ test('Deployment: one pod per host, an hour to drain, probes on the health port,
   });
   assert.equal(deploy.spec.replicas, 2);
   assert.equal(pod.spec.terminationGracePeriodSeconds, 3600);
+  assert.equal(pod.spec.automountServiceAccountToken, false);
 
   const [anti] = pod.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution as Obj[];
   assert.equal(anti!.topologyKey, 'kubernetes.io/hostname');
