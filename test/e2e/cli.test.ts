@@ -107,8 +107,12 @@ describe('bin/egress against livekit-server', () => {
       assert.match(r.stderr, new RegExp(`^egress ${args[0]}: [^\\n]+\\n$`));
     }
 
-    const stopped = await egress(['stop', id, '--wait']);
-    assert.equal(stopped.code, 0, stopped.stderr);
+    // An ID the server does not know fails on its own line; the other egress is still stopped.
+    const stopped = await egress(['stop', 'EG_doesnotexist2', id, '--wait']);
+    assert.equal(stopped.code, 1, stopped.stderr);
+    // Progress lines of the wait, then the one error line.
+    assert.match(stopped.stderr, /^egress stop: EG_doesnotexist2: not_found: [^\n]+\n$/m);
+    assert.equal(stopped.stderr.match(/^egress stop:/gm)?.length, 1);
     const lines = stopped.stdout.split('\n');
     assert.match(lines[0]!, new RegExp(`^${id} {2}COMPLETE {2}web`));
     const file = /^ {2}file {6}(\S+) {2}\d+s {2}\d+ bytes$/m.exec(stopped.stdout)?.[1];
@@ -125,7 +129,7 @@ describe('bin/egress against livekit-server', () => {
   test('server errors: one line and exit 1', async () => {
     const unknown = await egress(['stop', 'EG_doesnotexist1']);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^egress stop: not_found: [^\n]+\(HTTP 404\)\n$/);
+    assert.match(unknown.stderr, /^egress stop: EG_doesnotexist1: not_found: [^\n]+\(HTTP 404\)\n$/);
 
     const badSecret = await egress(['list'], { LIVEKIT_API_SECRET: 'not-the-secret-not-the-secret-xx' });
     assert.equal(badSecret.code, 1);

@@ -134,6 +134,8 @@ async function runServerCommand<O extends NonNullable<ParseArgsConfig['options']
     positionals: string[];
     client: EgressClient;
     json: boolean;
+    /** For errors that name the server. */
+    serverUrl: string;
   }) => Promise<number>,
 ): Promise<number> {
   const fail = (code: number, message: string) => {
@@ -158,7 +160,7 @@ async function runServerCommand<O extends NonNullable<ParseArgsConfig['options']
   }
   const client = new EgressClient(conn.url, conn.apiKey, conn.apiSecret);
   try {
-    return await run({ ...parsed, client, json: parsed.values.json === true });
+    return await run({ ...parsed, client, json: parsed.values.json === true, serverUrl: conn.url });
   } catch (err) {
     const usageError = err instanceof EgressError && err.code === 'invalid_argument';
     return fail(usageError ? 2 : 1, describeError(err, conn.url));
@@ -301,22 +303,33 @@ export function stop(argv: string[]): Promise<number> {
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
   } as const;
-  return runServerCommand('stop', STOP_USAGE, argv, options, async ({ values, positionals, client, json }) => {
-    const ids = egressIds(values, positionals);
-    const timeout = timeoutOf(values.timeout as string | undefined, 300);
-    let failed = 0;
-    for (const id of ids) {
-      let info = await client.stopEgress(id);
-      if (values.wait && !FINAL_STATUSES.has(info.status)) {
-        info = await waitFor(client, id, (s) => FINAL_STATUSES.has(s), timeout);
+  return runServerCommand(
+    'stop',
+    STOP_USAGE,
+    argv,
+    options,
+    async ({ values, positionals, client, json, serverUrl }) => {
+      const ids = egressIds(values, positionals);
+      const timeout = timeoutOf(values.timeout as string | undefined, 300);
+      const problems: string[] = [];
+      for (const id of ids) {
+        // One egress that cannot be stopped must not keep the others running.
+        try {
+          let info = await client.stopEgress(id);
+          if (values.wait && !FINAL_STATUSES.has(info.status)) {
+            info = await waitFor(client, id, (s) => FINAL_STATUSES.has(s), timeout);
+          }
+          printInfo(info, json);
+          if (!json && FINAL_STATUSES.has(info.status)) process.stdout.write(results(info));
+          if (info.status === EgressStatus.EGRESS_FAILED) problems.push(`${id} ended FAILED: ${info.error}`);
+        } catch (err) {
+          problems.push(`${id}: ${describeError(err, serverUrl)}`);
+        }
       }
-      printInfo(info, json);
-      if (!json && FINAL_STATUSES.has(info.status)) process.stdout.write(results(info));
-      if (info.status === EgressStatus.EGRESS_FAILED) failed++;
-    }
-    if (failed) throw new EgressError('internal', `${failed} of ${ids.length} egress(es) ended FAILED`);
-    return 0;
-  });
+      for (const p of problems) process.stderr.write(`egress stop: ${p.replace(/\s*\n\s*/g, ' ')}\n`);
+      return problems.length ? 1 : 0;
+    },
+  );
 }
 
 const UPDATE_LAYOUT_USAGE = `usage: egress update-layout <egressID> --layout LAYOUT [--json]
