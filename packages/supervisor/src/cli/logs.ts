@@ -43,7 +43,7 @@ export async function logs(argv: string[]): Promise<number> {
     return fail(2, errors.from(err).message);
   }
   if (values.dir === '') return fail(2, `--dir must not be empty; ${USAGE}`);
-  const dir = path.resolve(values.dir ?? (process.env.EGRESS_LOG_DIR || configuredLogDir() || DEFAULT_LOG_DIR));
+  const dir = resolveLogDir(values.dir, process.env, () => configuredLogDir());
 
   // Ctrl-C (or SIGTERM) ends a follow normally; so does a closed stdout (`| head`), which must not crash us.
   const ac = new AbortController();
@@ -71,11 +71,21 @@ function writeOut(text: string): Promise<void> {
   });
 }
 
-/** On a node, the service's own config says where its logs are; without one, the default applies. */
-function configuredLogDir(): string | undefined {
-  if (!process.env.EGRESS_CONFIG_BODY && !process.env.EGRESS_CONFIG_FILE) return undefined;
+/** The log dir: the flag, else EGRESS_LOG_DIR, else the service config's log_dir, else DEFAULT_LOG_DIR. */
+export function resolveLogDir(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  fromConfig: () => string | undefined,
+): string {
+  return path.resolve(flag ?? (env.EGRESS_LOG_DIR || fromConfig() || DEFAULT_LOG_DIR));
+}
+
+/** On a node, the service's own config (`configFile`, else from the env) says where its logs are. */
+export function configuredLogDir(configFile?: string): string | undefined {
+  if (configFile === undefined && !process.env.EGRESS_CONFIG_BODY && !process.env.EGRESS_CONFIG_FILE) return undefined;
   try {
-    return loadConfig({ env: process.env }).config.log_dir;
+    const argv = configFile === undefined ? [] : ['--config', configFile];
+    return loadConfig({ argv, env: process.env }).config.log_dir;
   } catch {
     return undefined;
   }
