@@ -393,16 +393,21 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     }
   }
 
-  /** Stream URLs whose last report was ACTIVE (or that never reported). */
+  /**
+   * Stream URLs a fresh recorder resumes: those UpdateStream did not remove and that did not fail (the lost
+   * recorder's own end marks the rest FINISHED).
+   */
   private liveStreamUrls(): string[] {
-    return this.streamUrls.filter((u) => (this.streams.get(redactStreamUrl(u))?.status ?? 'active') === 'active');
+    return this.streamUrls.filter((u) => this.streams.get(redactStreamUrl(u))?.status !== 'failed');
   }
 
   /** Before a fresh recorder reports: what the lost one did becomes the base its reports add to. */
   private carryOver(): void {
     const now = Date.now();
-    for (const [url, r] of this.streams) {
-      if (r.status !== 'active') continue;
+    for (const live of this.liveStreamUrls()) {
+      const url = redactStreamUrl(live);
+      const r = this.streams.get(url);
+      if (!r) continue;
       this.streamBase.set(url, {
         retries: r.retries + 1,
         lastRetryAt: now,
