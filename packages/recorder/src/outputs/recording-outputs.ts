@@ -15,7 +15,7 @@ import {
   type StreamResult,
 } from '@egress/shared';
 import type { ElementMessage } from '../gst/bus-message.js';
-import { ELEMENT, type PipelineOutputs } from '../pipeline/web-argv.js';
+import { ELEMENT, type PipelineOutputs } from '../pipeline/output-argv.js';
 import { ImageOutput } from './images/image-output.js';
 import { SegmentOutput } from './segments/segment-output.js';
 import { StreamSet } from './streams/stream-set.js';
