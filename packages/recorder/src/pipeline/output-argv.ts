@@ -81,7 +81,10 @@ function fileMuxer(fileType: FileType, path: string): string[] {
   }
 }
 
-/** The encoders and consumers, as gst-launch arguments; `video`/`audio` say which raw tees the source provides. */
+/**
+ * The encoders and consumers, as gst-launch arguments; `video`/`audio` say which raw tees the source provides.
+ * Put the consumers after the source and encoders in the description (see buildWebPipeline).
+ */
 export interface OutputBranches {
   consumers: string[];
   videoEncoders: string[];

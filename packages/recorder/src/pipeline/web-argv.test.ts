@@ -20,7 +20,7 @@ describe('buildWebPipeline', () => {
     const t = text(buildWebPipeline(input()));
     assert.match(
       t,
-      /^mp4mux name=mux fragment-duration=1000 ! filesink location=\/tmp\/x\/capture\.mp4 async=false venc\. ! queue ! h264parse ! mux\. a_aac\. ! queue ! mux\. /,
+      /tee name=a_aac mp4mux name=mux fragment-duration=1000 ! filesink location=\/tmp\/x\/capture\.mp4 async=false venc\. ! queue ! h264parse ! mux\. a_aac\. ! queue ! mux\.$/,
     );
     assert.match(
       t,
@@ -32,7 +32,7 @@ describe('buildWebPipeline', () => {
     );
     assert.match(
       t,
-      /pulsesrc device=EG_a\.monitor provide-clock=false ! audio\/x-raw,rate=48000,channels=2 ! audiorate ! queue ! audioconvert ! tee name=araw araw\. ! queue ! audioresample ! audio\/x-raw,rate=48000,channels=2 ! avenc_aac bitrate=128000 ! aacparse ! tee name=a_aac$/,
+      /pulsesrc device=EG_a\.monitor provide-clock=false ! audio\/x-raw,rate=48000,channels=2 ! audiorate ! queue ! audioconvert ! tee name=araw araw\. ! queue ! audioresample ! audio\/x-raw,rate=48000,channels=2 ! avenc_aac bitrate=128000 ! aacparse ! tee name=a_aac /,
     );
   });
 
@@ -75,13 +75,13 @@ describe('buildWebPipeline', () => {
   it('leaves the video branch out for audio-only', () => {
     const t = text(buildWebPipeline(input({ source: { audioOnly: true, videoOnly: false } })));
     assert.doesNotMatch(t, /ximagesrc|x264enc|venc\./);
-    assert.match(t, /pulsesrc .* avenc_aac .* tee name=a_aac$/);
+    assert.match(t, /^pulsesrc .* avenc_aac .* tee name=a_aac mp4mux /);
   });
 
   it('leaves the audio branch out for video-only', () => {
     const t = text(buildWebPipeline(input({ source: { audioOnly: false, videoOnly: true } })));
     assert.doesNotMatch(t, /pulsesrc|avenc_aac|a_aac/);
-    assert.match(t, /ximagesrc .* x264enc .* tee name=venc$/);
+    assert.match(t, /^ximagesrc .* x264enc .* tee name=venc mp4mux /);
   });
 
   it('writes audio only to Opus in OGG, or to CBR MP3 behind a Xing header', () => {
@@ -91,14 +91,17 @@ describe('buildWebPipeline', () => {
     );
     assert.match(
       ogg,
-      /^oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\. pulsesrc /,
+      / oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\.$/,
     );
-    assert.match(ogg, /audio\/x-raw,rate=48000,channels=2 ! opusenc bitrate=128000 ! opusparse ! tee name=a_opus$/);
+    assert.match(
+      ogg,
+      /audio\/x-raw,rate=48000,channels=2 ! opusenc bitrate=128000 ! opusparse ! tee name=a_opus oggmux/,
+    );
     const mp3 = text(
       buildWebPipeline(input({ source: audioOnly, outputs: { file: { fileType: 'mp3', path: '/t/c.mp3' } } })),
     );
-    assert.match(mp3, /^xingmux name=mux ! filesink location=\/t\/c\.mp3 async=false a_mp3\. ! queue ! mux\. /);
-    assert.match(mp3, / ! lamemp3enc target=bitrate cbr=true bitrate=128 ! mpegaudioparse ! tee name=a_mp3$/);
+    assert.match(mp3, / xingmux name=mux ! filesink location=\/t\/c\.mp3 async=false a_mp3\. ! queue ! mux\.$/);
+    assert.match(mp3, / ! lamemp3enc target=bitrate cbr=true bitrate=128 ! mpegaudioparse ! tee name=a_mp3 xingmux/);
     assert.throws(
       () => buildWebPipeline(input({ outputs: { file: { fileType: 'ogg', path: '/t/c.ogg' } } })),
       /ogg holds audio only/,

@@ -46,9 +46,11 @@ export function buildWebPipeline(input: WebPipelineInput): string[] {
   const video = !source.audioOnly;
   const audio = !source.videoOnly;
   const b = buildOutputBranches(e, outputs, { video, audio });
+  // Producers first: gst-launch links a consumer to a tee defined earlier without checking it against a
+  // muxer's request pad (oggmux refuses that check for Opus).
   return [
-    ...b.consumers,
     ...(video ? [...rawVideo(display, e.framerate), ...b.videoEncoders] : []),
     ...(audio ? [...rawAudio(pulseMonitor), ...b.audioEncoders] : []),
+    ...b.consumers,
   ];
 }
