@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   EgressStatus,
@@ -13,6 +13,7 @@ import {
 } from 'livekit-server-sdk';
 import { StreamInfo_Status } from '@livekit/protocol';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import { readPlaylist, type Playlist } from './fixtures/hls.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { decodeErrors, probe } from './fixtures/media.js';
 import { egressClient, freePort, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
@@ -25,32 +26,6 @@ const TERMINAL = [
   EgressStatus.EGRESS_ABORTED,
   EgressStatus.EGRESS_LIMIT_REACHED,
 ];
-
-/** An HLS playlist as a player reads it. */
-interface Playlist {
-  tags: string[];
-  segments: { file: string; duration: number; discontinuity: boolean }[];
-  ended: boolean;
-}
-
-async function readPlaylist(file: string): Promise<Playlist> {
-  const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
-  assert.equal(lines[0], '#EXTM3U', `${file} starts with #EXTM3U`);
-  const segments: Playlist['segments'] = [];
-  let duration: number | undefined;
-  let discontinuity = false;
-  for (const l of lines) {
-    if (l.startsWith('#EXTINF:')) duration = Number(l.slice(8).split(',')[0]);
-    else if (l === '#EXT-X-DISCONTINUITY') discontinuity = true;
-    else if (!l.startsWith('#')) {
-      assert.ok(duration !== undefined, `EXTINF before ${l}`);
-      segments.push({ file: path.join(path.dirname(file), l), duration, discontinuity });
-      duration = undefined;
-      discontinuity = false;
-    }
-  }
-  return { tags: lines.filter((l) => l.startsWith('#')), segments, ended: lines.includes('#EXT-X-ENDLIST') };
-}
 
 /** Every segment of a playlist decodes as H.264 + AAC; returns the playlist. */
 async function checkPlaylist(file: string): Promise<Playlist> {

@@ -1,11 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EgressStatus, SegmentedFileOutput, StreamOutput, StreamProtocol } from 'livekit-server-sdk';
 import { StreamInfo_Status } from '@livekit/protocol';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import { readPlaylist } from './fixtures/hls.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
@@ -18,23 +18,6 @@ const TERMINAL = [
   EgressStatus.EGRESS_ABORTED,
   EgressStatus.EGRESS_LIMIT_REACHED,
 ];
-
-/** The segment lines of a playlist, each with whether a discontinuity precedes it. */
-async function playlist(file: string) {
-  const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
-  const segments: { name: string; duration: number; discontinuity: boolean }[] = [];
-  let duration = 0;
-  let discontinuity = false;
-  for (const l of lines) {
-    if (l.startsWith('#EXTINF:')) duration = Number(l.slice(8).split(',')[0]);
-    else if (l === '#EXT-X-DISCONTINUITY') discontinuity = true;
-    else if (!l.startsWith('#')) {
-      segments.push({ name: l, duration, discontinuity });
-      discontinuity = false;
-    }
-  }
-  return { segments, ended: lines.includes('#EXT-X-ENDLIST') };
-}
 
 async function recorderPid(svc: RunningService, egressId: string): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
@@ -101,7 +84,7 @@ describe('a restarted recorder resumes streams and the HLS playlist', () => {
 
     // One playlist across both recorders: numbered on, a discontinuity where the second begins, ended.
     const seg = done.segmentResults[0]!;
-    const p = await playlist(seg.playlistLocation);
+    const p = await readPlaylist(seg.playlistLocation);
     assert.ok(p.ended);
     assert.deepEqual(
       p.segments.map((s) => s.name),
@@ -115,10 +98,10 @@ describe('a restarted recorder resumes streams and the HLS playlist', () => {
     );
     assert.equal(BigInt(p.segments.length), seg.segmentCount);
     for (const s of p.segments) {
-      const m = await probe(path.join(path.dirname(seg.playlistLocation), s.name));
+      const m = await probe(s.file);
       assert.equal(m.video?.codec_name, 'h264', s.name);
     }
-    const live = await playlist(seg.livePlaylistLocation);
+    const live = await readPlaylist(seg.livePlaylistLocation);
     assert.ok(live.ended);
     assert.deepEqual(
       live.segments.map((s) => s.name),
@@ -164,7 +147,7 @@ describe('segment session limit', () => {
     const done = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
     assert.equal(done.status, EgressStatus.EGRESS_LIMIT_REACHED, done.error);
     assert.equal(done.errorCode, 413);
-    const p = await playlist(done.segmentResults[0]!.playlistLocation);
+    const p = await readPlaylist(done.segmentResults[0]!.playlistLocation);
     assert.ok(p.ended, 'EXT-X-ENDLIST');
     const total = p.segments.reduce((a, s) => a + s.duration, 0);
     assert.ok(total > 5 && total < 8, `${total} s of segments`);
