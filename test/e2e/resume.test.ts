@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { EgressStatus, SegmentedFileOutput, StreamOutput, StreamProtocol } from 'livekit-server-sdk';
 import { StreamInfo_Status } from '@livekit/protocol';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
