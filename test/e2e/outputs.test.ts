@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   EgressStatus,
@@ -157,6 +157,23 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
     assert.equal(im.video?.codec_name, 'mjpeg');
     assert.equal(im.video?.width, 320);
     assert.equal(im.video?.height, 180);
+
+    // The manifest lists the file, every segment of the playlist and every image.
+    const manifest = JSON.parse(await readFile(done.manifestLocation, 'utf8')) as {
+      files: { location: string }[];
+      playlists: { location: string; segments: { location: string }[] }[];
+      images: { location: string }[];
+    };
+    assert.deepEqual(
+      manifest.files.map((f) => f.location),
+      [file.location],
+    );
+    assert.equal(manifest.playlists[0]?.location, seg.playlistLocation);
+    assert.deepEqual(
+      manifest.playlists[0]?.segments.map((x) => x.location),
+      event.segments.map((x) => x.file),
+    );
+    assert.equal(manifest.images.length, jpegs.length);
 
     // Streams: what nginx recorded is H.264 + AAC, for both good keys.
     const final = (k: string) => done.streamResults.find((s) => s.url.includes(`{${k.slice(0, 2)}...${k.slice(-2)}}`));

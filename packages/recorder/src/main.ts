@@ -32,6 +32,7 @@ async function run(plan: RecordingPlan): Promise<void> {
   rec.on('ending', (reason: string) => send({ type: 'ending', reason }));
   rec.on('progress', () => send({ type: 'progress', ...rec.results() }));
   rec.on('segment', (entry) => send({ type: 'segment', entry }));
+  rec.on('image', (output, entry) => send({ type: 'image', output, entry }));
   let end: EndInfo;
   try {
     if (stopReason) rec.stop(stopReason);

@@ -12,6 +12,7 @@ import {
   errors,
   type EndInfo,
   type FileResult,
+  type ImageEntry,
   type ImagesResult,
   type RecordingPlan,
   type SegmentEntry,
@@ -52,6 +53,8 @@ export interface WebRecordingEvents {
   progress: [];
   /** An HLS segment was delivered. */
   segment: [SegmentEntry];
+  /** An image of image output `output` was delivered. */
+  image: [output: number, entry: ImageEntry];
 }
 
 type OutputResults = { streams: StreamResult[]; segments: SegmentsResult[]; images: ImagesResult[] };
@@ -311,6 +314,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     this.outputs = outputs;
     outputs.on('progress', () => this.emit('progress'));
     outputs.on('segment', (entry) => this.emit('segment', entry));
+    outputs.on('image', (output, entry) => this.emit('image', output, entry));
     outputs.on('streamsFailed', (why) => this.fail(new EgressError('unavailable', why)));
     outputs.on('streamsRemoved', () => this.stop(ALL_STREAMS_STOPPED));
     await outputs.prepare();

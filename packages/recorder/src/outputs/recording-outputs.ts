@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import {
   EgressError,
   errors,
+  type ImageEntry,
   type ImagesResult,
   type RecordingPlan,
   type SegmentEntry,
@@ -29,6 +30,8 @@ export interface RecordingOutputsEvents {
   progress: [];
   /** A segment was delivered. */
   segment: [SegmentEntry];
+  /** An image of image output `output` was delivered. */
+  image: [output: number, entry: ImageEntry];
   /** Every stream destination failed and streams are all this recording has: it cannot go on. */
   streamsFailed: [error: string];
   /** The last stream was removed and streams are all this recording has. */
@@ -69,7 +72,17 @@ export class RecordingOutputs extends EventEmitter<RecordingOutputsEvents> {
     }
     this.images = (outputs.images ?? []).map(
       (img, index) =>
-        new ImageOutput({ plan: img, tmpDir, index, resumedCount: resume?.imageCounts?.[index] ?? 0, note: log }),
+        new ImageOutput({
+          plan: img,
+          tmpDir,
+          index,
+          resumedCount: resume?.imageCounts?.[index] ?? 0,
+          onImage: (entry) => {
+            this.emit('image', index, entry);
+            this.changed();
+          },
+          note: log,
+        }),
     );
     if (outputs.stream) {
       this.relay = new TsRelay(!plan.source.audioOnly);

@@ -176,6 +176,7 @@ function segmentsPlan(s: SegmentedFileOutput, at: string, ctx: OutputsContext): 
     playlistName,
     segmentDurationSec: s.segmentDuration || 4,
     suffix: s.filenameSuffix === SegmentedFileSuffix.TIMESTAMP ? 'timestamp' : 'index',
+    manifest: !s.disableManifest,
   };
   if (s.livePlaylistName) {
     const live = playlistFile(s.livePlaylistName, prefixPath, `${at}.live_playlist_name`, ctx);
@@ -229,5 +230,6 @@ function imagesPlan(o: ImageOutput, at: string, ctx: OutputsContext): ImageOutpu
     width: size('width', o.width, 0),
     height: size('height', o.height, 0),
     suffix,
+    manifest: !o.disableManifest,
   };
 }

@@ -64,6 +64,8 @@ export interface SegmentsOutputPlan {
   segmentDurationSec: number;
   /** `<prefix>_00000.ts` (index) or `<prefix>_<YYYYMMDDhhmmssmmm>.ts` (timestamp). */
   suffix: 'index' | 'timestamp';
+  /** The request did not set disable_manifest for this output. */
+  manifest: boolean;
 }
 
 /** RTMP(S) or SRT destinations fed by one encode. */
@@ -83,6 +85,16 @@ export interface ImageOutputPlan {
   height: number;
   /** `<prefix>_00000.jpeg`, `<prefix>_<YYYYMMDDhhmmssmmm>.jpeg`, or one `<prefix>.jpeg` overwritten. */
   suffix: 'index' | 'timestamp' | 'overwrite';
+  /** The request did not set disable_manifest for this output. */
+  manifest: boolean;
+}
+
+/** One delivered image, as the manifest lists it. */
+export interface ImageEntry {
+  filename: string;
+  location: string;
+  /** Wall-clock time of the frame, unix ms. */
+  timestamp: number;
 }
 
 export interface OutputsPlan {

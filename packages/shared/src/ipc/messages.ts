@@ -5,6 +5,7 @@
  */
 import type {
   FileResult,
+  ImageEntry,
   ImagesResult,
   RecordingPlan,
   SegmentEntry,
@@ -68,6 +69,8 @@ export type ChildEvent =
   | { type: 'progress'; streams: StreamResult[]; segments: SegmentsResult[]; images: ImagesResult[] }
   /** A segment was delivered; a restarted recorder continues the playlist after it. */
   | { type: 'segment'; entry: SegmentEntry }
+  /** An image of image output `output` was delivered (for the manifest). */
+  | { type: 'image'; output: number; entry: ImageEntry }
   | {
       type: 'update_stream_result';
       requestId: string;
@@ -180,6 +183,17 @@ export function parseChildEvent(v: unknown): ChildEvent {
           size: e.size,
           ...(e.discontinuity === true ? { discontinuity: true } : {}),
         },
+      };
+    }
+    case 'image': {
+      const e = v.entry;
+      if (!num(v.output) || !isObject(e) || !str(e.filename) || !str(e.location) || !num(e.timestamp)) {
+        throw errors.malformedRequest('image: needs output, and an entry with filename, location and timestamp');
+      }
+      return {
+        type: 'image',
+        output: v.output,
+        entry: { filename: e.filename, location: e.location, timestamp: e.timestamp },
       };
     }
     case 'update_stream_result':

@@ -13,6 +13,7 @@ import {
   type ChildEvent,
   type EndInfo,
   type FileResult,
+  type ImageEntry,
   type ImagesResult,
   type LifecycleState,
   type Logger,
@@ -93,6 +94,8 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   private imageCountsBefore: number[] = [];
   private imageFirstStart: (number | undefined)[] = [];
   private images: ImagesResult[] = [];
+  /** Every delivered image, for the manifest. */
+  private readonly imageEntries: ImageEntry[] = [];
   private readonly pendingUpdates = new Map<
     string,
     (ev: Extract<ChildEvent, { type: 'update_stream_result' }>) => void
@@ -286,6 +289,9 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         break;
       case 'segment':
         this.segmentEntries.push(ev.entry);
+        break;
+      case 'image':
+        this.imageEntries.push(ev.entry);
         break;
       case 'update_stream_result':
         this.pendingUpdates.get(ev.requestId)?.(ev);
@@ -490,12 +496,31 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     );
   }
 
-  /** Upstream's `<egressId>.json` next to the file output, whatever the end; its path goes in the report. */
+  /**
+   * Upstream's `<egressId>.json` next to the outputs (the file's, else the playlist's, else the images'), whatever
+   * the end, unless every output disabled it; its path goes in the report.
+   */
   private async writeManifest(): Promise<void> {
-    const file = this.plan.outputs.file;
-    if (!file?.manifest) return;
+    const { file, segments, images = [] } = this.plan.outputs;
+    if (!file?.manifest && !segments?.manifest && !images.some((i) => i.manifest)) return;
+    const dir = file ? path.dirname(file.destination) : (segments?.dir ?? images[0]?.dir);
+    if (!dir) return;
+    const playlists = segments
+      ? [
+          {
+            location: path.join(segments.dir, segments.playlistName),
+            segments: this.segmentEntries.map((e) => ({
+              filename: e.filename,
+              location: path.join(segments.dir, e.filename),
+            })),
+          },
+        ]
+      : [];
     try {
-      this.info.manifestLocation = await writeManifest(path.dirname(file.destination), this.info, this.plan.source.url);
+      this.info.manifestLocation = await writeManifest(dir, this.info, this.plan.source.url, {
+        playlists,
+        images: this.imageEntries,
+      });
     } catch (err) {
       this.deps.log.warn('could not write the manifest', { error: errors.from(err).message });
     }

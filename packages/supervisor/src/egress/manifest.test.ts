@@ -19,7 +19,10 @@ test('the manifest lists the files with exact nanosecond times', async () => {
         new FileInfo({ filename: 'a-part2.mp4', location: '/out/a-part2.mp4' }),
       ],
     });
-    const location = await writeManifest(dir, info, 'http://127.0.0.1:1/page');
+    const location = await writeManifest(dir, info, 'http://127.0.0.1:1/page', {
+      playlists: [{ location: '/out/p.m3u8', segments: [{ filename: 'p_00000.ts', location: '/out/p_00000.ts' }] }],
+      images: [{ filename: 'i_00000.jpeg', timestamp: 1795660000123, location: '/out/i_00000.jpeg' }],
+    });
     assert.equal(location, path.join(dir, 'EG_m1.json'));
     const text = readFileSync(location, 'utf8');
     assert.match(text, /"started_at": 1795660000123456789,/, 'ns times are exact integers');
@@ -34,6 +37,8 @@ test('the manifest lists the files with exact nanosecond times', async () => {
         { filename: 'a.mp4', location: '/out/a.mp4' },
         { filename: 'a-part2.mp4', location: '/out/a-part2.mp4' },
       ],
+      playlists: [{ location: '/out/p.m3u8', segments: [{ filename: 'p_00000.ts', location: '/out/p_00000.ts' }] }],
+      images: [{ filename: 'i_00000.jpeg', timestamp: '1795660000123000000', location: '/out/i_00000.jpeg' }],
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,9 +11,17 @@ export interface Manifest {
   started_at: bigint;
   ended_at: bigint;
   files: { filename: string; location: string }[];
+  playlists: { location: string; segments: { filename: string; location: string }[] }[];
+  images: { filename: string; timestamp: bigint; location: string }[];
 }
 
-export function buildManifest(info: EgressInfo, url: string): Manifest {
+/** Segments and images are listed one by one; the supervisor learns them as the recorder delivers them. */
+export interface ManifestExtras {
+  playlists?: Manifest['playlists'];
+  images?: { filename: string; timestamp: number; location: string }[];
+}
+
+export function buildManifest(info: EgressInfo, url: string, extras: ManifestExtras = {}): Manifest {
   return {
     egress_id: info.egressId,
     room_id: info.roomId,
@@ -22,6 +30,12 @@ export function buildManifest(info: EgressInfo, url: string): Manifest {
     started_at: info.startedAt,
     ended_at: info.endedAt,
     files: info.fileResults.map((f) => ({ filename: f.filename, location: f.location })),
+    playlists: extras.playlists ?? [],
+    images: (extras.images ?? []).map((i) => ({
+      filename: i.filename,
+      timestamp: BigInt(Math.round(i.timestamp)) * 1_000_000n,
+      location: i.location,
+    })),
   };
 }
 
@@ -32,9 +46,14 @@ export function manifestJson(m: Manifest): string {
 }
 
 /** Writes `<egressId>.json` into `dir` (created if need be: an egress that wrote nothing still gets one). */
-export async function writeManifest(dir: string, info: EgressInfo, url: string): Promise<string> {
+export async function writeManifest(
+  dir: string,
+  info: EgressInfo,
+  url: string,
+  extras: ManifestExtras = {},
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const location = path.join(dir, `${info.egressId}.json`);
-  await writeFile(location, manifestJson(buildManifest(info, url)));
+  await writeFile(location, manifestJson(buildManifest(info, url, extras)));
   return location;
 }

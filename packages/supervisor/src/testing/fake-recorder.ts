@@ -36,7 +36,7 @@ process.on('message', (raw: unknown) => {
       if (mode === 'crash-after-active' || mode === 'crash-once-after-active') setTimeout(() => process.exit(3), 200);
       if (mode === 'lose-process-once') setTimeout(() => endWith('failed', 'Chromium disconnected'), 200);
       if (mode === 'hang-after-active') silent = true;
-      if (mode === 'garbage') send({ type: 'active', startedAt: 'yesterday' });
+      if (mode === 'garbage') send({ type: 'active', startedAt: 'yesterday' } as unknown as ChildEvent);
     }, 50);
   }
   if (cmd.type === 'stop') {

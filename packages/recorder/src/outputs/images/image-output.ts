@@ -4,7 +4,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { utcStamp, type ImageOutputPlan, type ImagesResult } from '@egress/shared';
+import { utcStamp, type ImageEntry, type ImageOutputPlan, type ImagesResult } from '@egress/shared';
 import type { ElementMessage } from '../../gst/bus-message.js';
 import { moveFile } from '../move-file.js';
 
@@ -15,6 +15,8 @@ export interface ImageOutputOptions {
   index: number;
   /** Images an earlier recorder of this egress delivered; the numbering continues after them. */
   resumedCount?: number;
+  /** An image was delivered. */
+  onImage?: (entry: ImageEntry) => void;
   note?: (line: string) => void;
 }
 
@@ -61,9 +63,11 @@ export class ImageOutput {
       suffix === 'overwrite'
         ? `${prefix}.jpeg`
         : `${prefix}_${suffix === 'timestamp' ? utcStamp(new Date(at)) : String(n).padStart(5, '0')}.jpeg`;
-    await moveFile(file, path.join(this.o.plan.dir, name));
+    const location = path.join(this.o.plan.dir, name);
+    await moveFile(file, location);
     this.count++;
     this.endedAt = at;
+    this.o.onImage?.({ filename: name, location, timestamp: at });
   }
 
   /** After the pipeline has exited: delivers what is pending. */
