@@ -210,6 +210,7 @@ test('stream, segment and image outputs become one plan sharing the encode', () 
     livePlaylistName: 'live.m3u8',
     segmentDurationSec: 6,
     suffix: 'timestamp',
+    manifest: true,
   });
   assert.deepEqual(plan.outputs.images, [
     {
@@ -219,6 +220,7 @@ test('stream, segment and image outputs become one plan sharing the encode', () 
       width: 320,
       height: 180,
       suffix: 'index',
+      manifest: true,
     },
   ]);
   assert.deepEqual(plan.limits, { streamMaxDurationMs: 5000 });

@@ -115,8 +115,14 @@ export class StreamWorker extends EventEmitter<StreamWorkerEvents> {
   async stop(timeoutMs = 3000): Promise<void> {
     this.stopping = true;
     await this.subscription.finish();
+    // End of input is the sender's EOS: fdsrc reads the pipe to its end first. A SIGINT would inject EOS at
+    // once and cut off what is still in the pipe, mid-frame.
     this.gst.input?.end();
-    await this.gst.stop({ timeoutMs });
+    const exited = await Promise.race([
+      this.gst.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref()),
+    ]);
+    if (!exited) await this.gst.stop({ timeoutMs: 1000 });
   }
 
   /** Kills the sender now. */
