@@ -236,7 +236,8 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     if (!outputs) return undefined;
     try {
       if (this.startedAt === undefined || this.hardAbort !== undefined) return undefined;
-      const { error, ...results } = await outputs.finish();
+      // A recording lost to one of its processes may be continued by a fresh recorder: its playlists stay open.
+      const { error, ...results } = await outputs.finish(!this.lostProcess);
       if (error) this.fail(error);
       return results;
     } catch (err) {

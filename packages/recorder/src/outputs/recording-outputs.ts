@@ -192,8 +192,11 @@ export class RecordingOutputs extends EventEmitter<RecordingOutputsEvents> {
     };
   }
 
-  /** After EOS: ends every stream, delivers pending segments and images, closes the playlists. */
-  async finish(): Promise<{
+  /**
+   * After EOS: ends every stream, delivers pending segments and images, and closes the playlists unless
+   * `closePlaylists` is false (the recording was lost and may be continued by a fresh recorder).
+   */
+  async finish(closePlaylists = true): Promise<{
     streams: StreamResult[];
     segments: SegmentsResult[];
     images: ImagesResult[];
@@ -204,7 +207,7 @@ export class RecordingOutputs extends EventEmitter<RecordingOutputsEvents> {
     const streams = (await this.streams?.close()) ?? [];
     let segments: SegmentsResult | undefined;
     try {
-      segments = await this.segments?.finish();
+      segments = await this.segments?.finish(closePlaylists);
     } catch (err) {
       error ??= errors.internal(`segments: ${errors.from(err).message}`);
       segments = this.segments?.result();

@@ -543,6 +543,8 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       details: `${end.details}${restarted}`,
       ...(startedAt !== undefined ? { startedAt } : {}),
     });
+    // A recorder lost to one of its processes left the playlists open for a successor; there is none.
+    if (end.restartable) await this.closeSegments();
     // The child normally exits right after its report; make sure nothing of its tree outlives it.
     const proc = this.proc;
     if (proc && !proc.hasExited) {

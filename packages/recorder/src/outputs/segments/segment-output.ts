@@ -100,11 +100,14 @@ export class SegmentOutput {
     await writePlaylists(this.o.plan, this.entries, ended);
   }
 
-  /** After the pipeline has exited: delivers what is pending and ends the playlists. */
-  async finish(): Promise<SegmentsResult | undefined> {
+  /**
+   * After the pipeline has exited: delivers what is pending and ends the playlists, unless `closePlaylists` is
+   * false (a fresh recorder may continue them; players must not see them end in between).
+   */
+  async finish(closePlaylists = true): Promise<SegmentsResult | undefined> {
     await this.chain;
     if (this.entries.length === 0) return undefined;
-    await this.writePlaylists(true);
+    if (closePlaylists) await this.writePlaylists(true);
     if (this.failure) throw this.failure;
     return this.result();
   }
