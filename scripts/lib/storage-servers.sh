@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Object-storage servers on loopback for the upload tests and benches. Source it after scripts/lib/stack.sh:
 #
-#   storage_servers_start    S3 (s3rver), Azure Blob (Azurite) and GCS (fake-gcs-server), each on a free loopback
+#   storage_servers_start    S3 (versitygw), Azure Blob (Azurite) and GCS (fake-gcs-server), each on a free loopback
 #                            port, data under .stack/<name>/data; exports their endpoints and credentials (below)
 #   storage_servers_check    fails when a server binary is missing (scripts/setup installs them)
 #
@@ -14,22 +14,25 @@
 # Ports: EGRESS_TEST_S3_PORT / EGRESS_TEST_AZURE_PORT / EGRESS_TEST_GCS_PORT (default: the first free port from
 # 19100 / 19200 / 19300).
 #
-# Why these servers: s3rver (npm) checks SigV4 signatures (so a wrong key is refused, and presigned URLs are really
-# verified), implements multipart upload and starts in about a second without a build; MinIO would need a long Go
-# build and is AGPL. Azurite is Microsoft's own emulator. fake-gcs-server is the usual GCS emulator; it does not
-# check credentials, so a wrong GCS key cannot be tested here.
+# Why these servers: versitygw (Versity S3 Gateway, Apache-2.0, Go module proxy) over a POSIX directory verifies
+# SigV4 signatures (a wrong secret is refused, presigned URLs are really checked) and implements multipart upload;
+# s3rver (npm) was tried first and accepts any SigV4 signature; MinIO is AGPL and a much longer build. Azurite is
+# Microsoft's own emulator. fake-gcs-server is the usual GCS emulator; it does not check credentials, so a wrong
+# GCS key cannot be tested here.
 
 STORAGE_SERVERS_DIR=${STORAGE_SERVERS_DIR:-$STACK_REPO/.cache/storage-servers}
 STORAGE_GCS_BIN=${STORAGE_GCS_BIN:-$STACK_REPO/.cache/bin/fake-gcs-server}
-# s3rver's fixed credentials; Azurite's well-known development account (public, documented by Microsoft).
-STORAGE_S3_KEY=S3RVER
-STORAGE_S3_SECRET=S3RVER
+STORAGE_S3_BIN=${STORAGE_S3_BIN:-$STACK_REPO/.cache/bin/versitygw}
+# Test-only credentials for versitygw's root account; Azurite's well-known development account (public, documented
+# by Microsoft).
+STORAGE_S3_KEY=egresstestkey
+STORAGE_S3_SECRET=egresstestsecret
 STORAGE_AZURE_ACCOUNT=devstoreaccount1
-STORAGE_AZURE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IxN9x2Dp9hL/5j5dAmqY6rWwDLEJxs2IkBdJuFYpyCQ=='
+STORAGE_AZURE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 storage_servers_check() {
   local missing=()
-  [[ -x $STORAGE_SERVERS_DIR/node_modules/.bin/s3rver ]] || missing+=("s3rver")
+  [[ -x $STORAGE_S3_BIN ]] || missing+=("versitygw")
   [[ -x $STORAGE_SERVERS_DIR/node_modules/.bin/azurite-blob ]] || missing+=("azurite")
   [[ -x $STORAGE_GCS_BIN ]] || missing+=("fake-gcs-server")
   if ((${#missing[@]})); then
@@ -47,7 +50,14 @@ _storage_http_up() {
 
 _storage_port() {
   local var=$1 base=$2
-  if [[ -n ${!var:-} ]]; then echo "${!var}"; else stack_free_port "$base" $((base + 99)); fi
+  if [[ -z ${!var:-} ]]; then
+    stack_free_port "$base" $((base + 99))
+  elif _stack_port_open "${!var}"; then
+    _stack_log "$var: 127.0.0.1:${!var} is already in use by another process"
+    return 1
+  else
+    echo "${!var}"
+  fi
 }
 
 storage_servers_start() {
@@ -63,7 +73,8 @@ storage_servers_start() {
     mkdir -p "$STACK_DIR/$name/data"
   done
 
-  stack_spawn s3 node "$bin/s3rver" --directory "$STACK_DIR/s3/data" --address 127.0.0.1 --port "$s3_port" --silent
+  stack_spawn s3 env ROOT_ACCESS_KEY="$STORAGE_S3_KEY" ROOT_SECRET_KEY="$STORAGE_S3_SECRET" \
+    "$STORAGE_S3_BIN" --port "127.0.0.1:$s3_port" posix "$STACK_DIR/s3/data"
   # --loose: the Azure SDK sends headers Azurite does not model; --skipApiVersionCheck: the SDK may be newer.
   stack_spawn azurite node "$bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$az_port" \
     --location "$STACK_DIR/azurite/data" --silent --loose --skipApiVersionCheck --disableTelemetry
