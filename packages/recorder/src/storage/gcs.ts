@@ -1,6 +1,8 @@
 /** Google Cloud Storage uploads via @google-cloud/storage, retries by the SDK's own retry options. */
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { IdempotencyStrategy, Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
 import type { GcpConfig } from '@egress/shared';
 import {
@@ -11,6 +13,7 @@ import {
   type BackendOptions,
   type StorageBackend,
 } from './backend.js';
+import { withStallRetry } from './stall-retry.js';
 
 // Resumable chunks must be multiples of 256 KiB.
 const CHUNK_UNIT = 256 * 1024;
@@ -29,12 +32,14 @@ export class GcsBackend implements StorageBackend {
   private readonly chunkSize: number;
   private readonly timeout: number;
   private readonly endpoint: string | undefined;
+  private readonly maxRetries: number;
 
   constructor(conf: GcpConfig, opts: GcsBackendOptions = {}) {
     this.endpoint = opts.apiEndpoint?.replace(/\/+$/, '');
     this.description = `gcs bucket "${conf.bucket}"${this.endpoint ? ` at ${this.endpoint}` : ''}`;
     this.chunkSize = Math.max(CHUNK_UNIT, Math.floor((opts.partSize ?? DEFAULT_PART_SIZE) / CHUNK_UNIT) * CHUNK_UNIT);
     this.timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.maxRetries = opts.maxRetries ?? 5;
     const credentials = conf.credentials_json
       ? (JSON.parse(conf.credentials_json) as Record<string, string>)
       : undefined;
@@ -44,7 +49,7 @@ export class GcsBackend implements StorageBackend {
       timeout: this.timeout,
       retryOptions: {
         autoRetry: true,
-        maxRetries: opts.maxRetries ?? 5,
+        maxRetries: this.maxRetries,
         retryDelayMultiplier: 2,
         maxRetryDelay: 5, // seconds
         totalTimeout: 600, // seconds
@@ -74,14 +79,28 @@ export class GcsBackend implements StorageBackend {
     // Small files go in one request; large ones resumable in chunks, each chunk retried on its own.
     const resumable = size > this.chunkSize;
     try {
-      signal?.throwIfAborted();
-      await this.bucket.upload(localPath, {
-        destination: name,
-        contentType,
-        resumable,
-        ...(resumable ? { chunkSize: this.chunkSize } : {}),
-        timeout: this.timeout,
-      });
+      // A stalled request can hang the SDK's upload: a watchdog on upload progress aborts it and starts over.
+      await withStallRetry(
+        {
+          tries: this.maxRetries + 1,
+          idleMs: this.timeout,
+          minDelayMs: 100,
+          maxDelayMs: 5_000,
+          ...(signal ? { signal } : {}),
+          // A one-request (non-resumable) write is not retried by the SDK: the SDK's own test decides.
+          retryable: (err) => this.bucket.storage.retryOptions.retryableErrorFn?.(err as never) ?? false,
+        },
+        async (attemptSignal, progress) => {
+          const writable = this.bucket.file(name).createWriteStream({
+            contentType,
+            resumable,
+            ...(resumable ? { chunkSize: this.chunkSize } : {}),
+            timeout: this.timeout,
+          });
+          writable.on('progress', progress);
+          await pipeline(createReadStream(localPath), writable, { signal: attemptSignal });
+        },
+      );
     } catch (err) {
       throw new StorageBackendError(this.description, 'upload', describeError(err), { cause: err });
     }

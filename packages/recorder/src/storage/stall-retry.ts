@@ -1,7 +1,7 @@
 /**
  * Retries for an SDK call that has no client-side stall detection (the Azure SDK only sends a server-side
- * timeout): a watchdog aborts an attempt that reports no progress for `idleMs`, and the attempt is retried
- * with exponential backoff.
+ * timeout; a GCS write stream has none): a watchdog aborts an attempt that reports no progress for `idleMs`,
+ * and the attempt is retried with exponential backoff.
  */
 
 export interface StallRetryOptions {
@@ -13,6 +13,8 @@ export interface StallRetryOptions {
   maxDelayMs: number;
   /** The caller's own cancellation: never retried. */
   signal?: AbortSignal;
+  /** Other errors worth a new attempt (e.g. a reset connection the SDK does not retry itself). Default none. */
+  retryable?: (err: unknown) => boolean;
 }
 
 /** Thrown into an attempt that stopped making progress. */
@@ -21,8 +23,8 @@ export class StalledError extends Error {
 }
 
 /**
- * Runs `attempt(signal, progress)`; `progress()` is called by the attempt whenever bytes move. Only stalls are
- * retried here (the SDK retries its own errors inside an attempt); the last stall is rethrown.
+ * Runs `attempt(signal, progress)`; `progress()` is called by the attempt whenever bytes move. Stalls, and
+ * errors `retryable` accepts, are retried; the last error is rethrown.
  */
 export async function withStallRetry<T>(
   o: StallRetryOptions,
@@ -43,7 +45,8 @@ export async function withStallRetry<T>(
       return await attempt(ac.signal, arm);
     } catch (err) {
       const stalled = ac.signal.aborted && ac.signal.reason instanceof StalledError;
-      if (!stalled || n >= o.tries) throw stalled ? ac.signal.reason : err;
+      const again = stalled || (!o.signal?.aborted && (o.retryable?.(err) ?? false));
+      if (!again || n >= o.tries) throw stalled ? ac.signal.reason : err;
     } finally {
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onAbort);
