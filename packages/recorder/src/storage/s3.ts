@@ -14,7 +14,6 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import type { S3Config } from '@egress/shared';
 import {
-  DEFAULT_CONCURRENCY,
   DEFAULT_PART_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
   StorageBackendError,
@@ -26,6 +25,7 @@ import {
 // S3 refuses multipart parts under 5 MiB (except the last).
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const DEFAULT_REGION = 'us-east-1';
+const S3_DEFAULT_CONCURRENCY = 2;
 
 /** Exponential backoff from min_retry_delay, capped at max_retry_delay, with full jitter. */
 export function s3RetryDelay(attempt: number, minMs: number, maxMs: number): number {
@@ -45,7 +45,9 @@ export class S3Backend implements StorageBackend {
   ) {
     this.description = `s3 bucket "${conf.bucket}"${conf.endpoint ? ` at ${conf.endpoint}` : ''}`;
     this.partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? DEFAULT_PART_SIZE);
-    this.concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+    // lib-storage copies each part out of the stream's chunks and the copies are freed only at the next GC:
+    // two parts in flight grow RSS less than four (67-108 MB against 100-107 MB for 1 GB) and are as fast here.
+    this.concurrency = opts.concurrency ?? S3_DEFAULT_CONCURRENCY;
     const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.client = new S3Client({
       region: conf.region || DEFAULT_REGION,
