@@ -9,6 +9,7 @@ import {
   createS3Bucket,
   readBack,
   s3Head,
+  s3Tagging,
   sha256,
   sha256File,
   testS3Config,
@@ -37,7 +38,11 @@ test('a multipart upload reads back byte for byte, with the headers asked for, a
   const file = path.join(dir, 'big.bin');
   await writeRandomFile(file, 12 * MiB + 123); // three 5 MiB parts, the last one short
   const backend = new S3Backend(
-    testS3Config(bucket, { metadata: { room: 'r1' }, content_disposition: 'attachment; filename="x.bin"' }),
+    testS3Config(bucket, {
+      metadata: { room: 'r1' },
+      content_disposition: 'attachment; filename="x.bin"',
+      tagging: 'egress=EG_1&room=r1',
+    }),
     { partSize: 5 * MiB },
   );
   const location = await backend.upload(file, 'dir/big file.bin', 'application/octet-stream');
@@ -47,6 +52,7 @@ test('a multipart upload reads back byte for byte, with the headers asked for, a
   assert.equal(head.ContentType, 'application/octet-stream');
   assert.equal(head.ContentDisposition, 'attachment; filename="x.bin"');
   assert.deepEqual(head.Metadata, { room: 'r1' });
+  assert.equal(await s3Tagging(bucket, 'dir/big file.bin'), 'egress=EG_1&room=r1');
 });
 
 test('a real MP4 survives the round trip through a presigned URL: downloaded and probed', async () => {

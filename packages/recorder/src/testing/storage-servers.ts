@@ -5,7 +5,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import { execa } from 'execa';
@@ -129,6 +135,15 @@ export async function readBack(kind: 's3' | 'azure' | 'gcs', bucket: string, key
 /** Headers S3 stores with an object. */
 export async function s3Head(bucket: string, key: string) {
   return s3AdminClient().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+/** The tags S3 stores with an object, as `k=v&...` sorted. */
+export async function s3Tagging(bucket: string, key: string): Promise<string> {
+  const r = await s3AdminClient().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+  return (r.TagSet ?? [])
+    .map((t) => `${t.Key}=${t.Value}`)
+    .sort()
+    .join('&');
 }
 
 export async function sha256File(file: string): Promise<string> {
