@@ -50,6 +50,24 @@ export function applyPrefix(prefix: string, key: string): string {
   return prefix.endsWith('/') ? `${prefix}${k}` : `${prefix}/${k}`;
 }
 
+/**
+ * One per output of an egress. The recorder's use:
+ *
+ * ```ts
+ * const storage = resolveOutputStorage(
+ *   { outputField: 'egress.outputs[0]', output: o.storage?.provider, outputUploadField: 'egress.outputs[0].storage',
+ *     request: req.storage?.provider, requestField: 'egress.storage' },
+ *   { storage: config.storage, disallow_local_storage: config.disallow_local_storage },
+ * ); // when the plan is built: invalid_argument / unimplemented name the field
+ * const target = DeliveryTarget.create(storage, config.backup, {
+ *   localRoot: config.local_output_dir, ...endpointsFromEnv(process.env),
+ * });
+ * const warnings = await target.verify(); // before recording: throws failed_precondition naming bucket and cause
+ * const d = await target.deliver(localFile, storageFilepath, contentTypeFor(localFile));
+ * // FileInfo.location = d.location, size = d.size; EgressInfo.backup_storage_used ||= d.backupUsed;
+ * // then remove localFile. On DeliveryError keep the file: the egress FAILS with err.message (path + causes).
+ * ```
+ */
 export class DeliveryTarget {
   private primaryFailed = false;
 
