@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   EgressError,
   errors,
@@ -27,6 +27,8 @@ import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
 import { delay, describeExit } from './media/process.js';
 import { capturePath, deliverCapture } from './outputs/file-delivery.js';
 import { RecordingOutputs } from './outputs/recording-outputs.js';
+import { recordingUploads, verifyUploads, type RecordingUploads } from './outputs/upload-targets.js';
+import { DeliveryError } from './storage/delivery-target.js';
 import { buildWebPipeline } from './pipeline/web-argv.js';
 
 /** Options for {@link WebRecording}. */
@@ -103,6 +105,10 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   private gst: GstLaunch | undefined;
   /** Segments, streams and images. */
   private outputs: RecordingOutputs | undefined;
+  /** Where each output is uploaded, if anywhere. */
+  private uploads: RecordingUploads | undefined;
+  /** Files whose upload failed: they stay in the scratch dir, which is then kept. */
+  private readonly kept: string[] = [];
   /** SIGINT (EOS) has been sent to gst-launch: its exit is expected from now on. */
   private stopping = false;
   private tearingDown = false;
@@ -223,9 +229,14 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     } catch (err) {
       this.fail(errors.from(err));
     } finally {
-      await rm(this.plan.tmpDir, { recursive: true, force: true }).catch((err: unknown) =>
-        this.note(`could not remove ${this.plan.tmpDir}: ${String(err)}`),
-      );
+      if (this.kept.length > 0) {
+        // Nothing is lost: undelivered media stays where it is; the reaper never deletes a dir holding media.
+        this.note(`kept undelivered files in ${this.plan.tmpDir}: ${this.kept.join(', ')}`);
+      } else {
+        await rm(this.plan.tmpDir, { recursive: true, force: true }).catch((err: unknown) =>
+          this.note(`could not remove ${this.plan.tmpDir}: ${String(err)}`),
+        );
+      }
     }
     return this.endInfo(file, results);
   }
@@ -266,6 +277,11 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     };
     const began = Date.now();
     await mkdir(plan.tmpDir, { recursive: true });
+    // Buckets and credentials are checked while the rest starts, and before anything is recorded.
+    const uploads = recordingUploads(plan);
+    this.uploads = uploads;
+    const storageChecked = verifyUploads(uploads, (l) => this.note(l));
+    storageChecked.catch(() => {});
 
     const sink = await timed('pulse', async () => {
       await ensurePulseDaemon({ log: (l) => this.log('pulse', l) });
@@ -311,7 +327,13 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
       this.waitingForStartSignal = false;
     }
 
-    const outputs = new RecordingOutputs(plan, { log: (l) => this.log('outputs', l) });
+    await timed('storage', () => storageChecked);
+    if (this.ending) return false;
+    const outputs = new RecordingOutputs(plan, {
+      log: (l) => this.log('outputs', l),
+      uploads,
+      onKept: (p) => this.kept.push(p),
+    });
     this.outputs = outputs;
     outputs.on('progress', () => this.emit('progress'));
     outputs.on('segment', (entry) => this.emit('segment', entry));
@@ -441,18 +463,37 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   private async deliverFile(): Promise<FileResult | undefined> {
     const destination = this.plan.outputs.file?.destination;
     if (!destination) return undefined;
-    const file = await deliverCapture({
-      tmpDir: this.plan.tmpDir,
-      fileType: this.plan.outputs.file?.fileType ?? 'mp4',
-      destination,
-      startedAt: this.startedAt ?? Date.now(),
-      // Without EOS the media ends where gst-launch stopped writing.
-      endedAt: this.eosAt ?? this.gstExitedAt ?? Date.now(),
-      signal: this.cancel.signal,
-      note: (line) => this.note(line),
-    });
-    if (!file) this.fail(errors.internal('the pipeline wrote no media'));
-    return file;
+    const startedAt = this.startedAt ?? Date.now();
+    // Without EOS the media ends where gst-launch stopped writing.
+    const endedAt = this.eosAt ?? this.gstExitedAt ?? Date.now();
+    try {
+      const file = await deliverCapture({
+        tmpDir: this.plan.tmpDir,
+        fileType: this.plan.outputs.file?.fileType ?? 'mp4',
+        destination,
+        startedAt,
+        endedAt,
+        signal: this.cancel.signal,
+        note: (line) => this.note(line),
+        ...(this.uploads?.file ? { upload: this.uploads.file } : {}),
+      });
+      if (!file) this.fail(errors.internal('the pipeline wrote no media'));
+      return file;
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err;
+      // Every storage refused it: the egress fails, and reports the file where it is.
+      this.kept.push(err.localPath);
+      this.fail(err);
+      const { size } = await stat(err.localPath);
+      return {
+        filename: basename(err.localPath),
+        location: err.localPath,
+        size,
+        durationMs: endedAt - startedAt,
+        startedAt,
+        endedAt,
+      };
+    }
   }
 
   private endInfo(file: FileResult | undefined, results: OutputResults | undefined): EndInfo {
@@ -463,6 +504,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
       ...(r.streams.length ? { streams: r.streams } : {}),
       ...(r.segments.length ? { segments: r.segments } : {}),
       ...(r.images.length ? { images: r.images } : {}),
+      ...(this.kept.length ? { kept: [...this.kept] } : {}),
       endedAt: Date.now(),
       ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
     };

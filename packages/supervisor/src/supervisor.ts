@@ -197,8 +197,14 @@ export class Supervisor implements MetricsSource {
         imageMaxDurationMs: config.session_limits.image_output_max_duration,
         fileMaxBytes: config.session_limits.file_output_max_size,
       },
+      storage: {
+        ...(config.storage ? { storage: config.storage } : {}),
+        disallow_local_storage: config.disallow_local_storage,
+      },
+      ...(config.backup ? { backup: config.backup } : {}),
     });
-    if (plan.outputs.file) {
+    // An upload's local copy is only a fallback; a local file must be writable where it goes.
+    if (plan.outputs.file && !plan.outputs.file.upload) {
       await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
     }
     const kind = kindOf(req);

@@ -3,12 +3,14 @@
  * no remux), moved to its destination and read back for FileInfo. Used by the recorder on every end, and by the supervisor to
  * salvage what a recorder that died had written.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FileResult, FileType } from '@egress/shared';
 import { probeMedia } from '../media/probe.js';
 import { remuxToMp4 } from '../media/remux.js';
+import { contentTypeFor } from '../storage/content-type.js';
 import { moveFile } from './move-file.js';
+import type { Upload } from './upload-targets.js';
 
 /** The scratch file the capture pipeline writes inside the egress's tmp dir. */
 export function capturePath(tmpDir: string, fileType: FileType = 'mp4'): string {
@@ -24,6 +26,8 @@ export interface DeliverOptions {
   signal?: AbortSignal;
   /** Receives a line per step, with timings. */
   note?: (line: string) => void;
+  /** Upload instead of moving to `destination`; a failed upload keeps the file in `tmpDir` (DeliveryError). */
+  upload?: Upload;
 }
 
 /** Delivers the capture in `tmpDir`; undefined when nothing was captured. Throws when the media is unusable. */
@@ -38,6 +42,22 @@ export async function deliverCapture(o: DeliverOptions): Promise<FileResult | un
     const t0 = Date.now();
     await remuxToMp4(capture, finished, o.signal ? { cancelSignal: o.signal } : {});
     o.note?.(`remuxed ${captured.size} bytes in ${Date.now() - t0} ms`);
+  }
+  if (o.upload) {
+    const probe = await probeMedia(finished, o.signal ? { cancelSignal: o.signal } : {});
+    const t0 = Date.now();
+    const d = await o.upload.target.deliver(finished, o.upload.key, contentTypeFor(finished), o.signal);
+    o.note?.(`uploaded ${d.size} bytes in ${Date.now() - t0} ms: ${d.key}${d.backupUsed ? ' (backup storage)' : ''}`);
+    await unlink(finished);
+    return {
+      filename: basename(o.upload.key),
+      location: d.location,
+      size: d.size,
+      durationMs: probe.durationMs,
+      startedAt: o.startedAt,
+      endedAt: o.endedAt,
+      ...(d.backupUsed ? { backupUsed: true } : {}),
+    };
   }
   await mkdir(dirname(o.destination), { recursive: true });
   await moveFile(finished, o.destination);

@@ -21,6 +21,7 @@ import { ImageOutput } from './images/image-output.js';
 import { SegmentOutput } from './segments/segment-output.js';
 import { StreamSet } from './streams/stream-set.js';
 import { TsRelay } from './streams/ts-relay.js';
+import type { RecordingUploads } from './upload-targets.js';
 
 /** gst-launch's fd that carries the stream feed. */
 export const STREAM_FEED_FD = 3;
@@ -40,6 +41,10 @@ export interface RecordingOutputsEvents {
 
 export interface RecordingOutputsOptions {
   log?: (line: string) => void;
+  /** Uploads of segments and images (outputs without one are delivered to local disk). */
+  uploads?: Pick<RecordingUploads, 'segments' | 'images'>;
+  /** A file could not be uploaded and stays at this local path. */
+  onKept?: (localPath: string) => void;
   /** Stream reconnection window (default 30 s), for tests. */
   reconnectWindowMs?: number;
 }
@@ -63,6 +68,8 @@ export class RecordingOutputs extends EventEmitter<RecordingOutputsEvents> {
         plan: outputs.segments,
         tmpDir,
         ...(resume?.segments ? { resume: resume.segments } : {}),
+        ...(o.uploads?.segments ? { upload: o.uploads.segments } : {}),
+        ...(o.onKept ? { onKept: o.onKept } : {}),
         onSegment: (entry) => {
           this.emit('segment', entry);
           this.changed();
@@ -77,6 +84,8 @@ export class RecordingOutputs extends EventEmitter<RecordingOutputsEvents> {
           tmpDir,
           index,
           resumedCount: resume?.imageCounts?.[index] ?? 0,
+          ...(o.uploads?.images[index] ? { upload: o.uploads.images[index] } : {}),
+          ...(o.onKept ? { onKept: o.onKept } : {}),
           onImage: (entry) => {
             this.emit('image', index, entry);
             this.changed();

@@ -12,7 +12,10 @@ export interface BackendEnvironment {
   localRoot: string;
   /** Azure blob service URL with `{account}` (env EGRESS_AZURE_BLOB_ENDPOINT); default the public cloud. */
   azureServiceUrl?: string;
-  /** GCS API endpoint (env STORAGE_EMULATOR_HOST, the variable the Google SDKs read); default the public API. */
+  /**
+   * GCS API endpoint (env EGRESS_GCS_ENDPOINT); default the public API. Not STORAGE_EMULATOR_HOST: with it the
+   * Google SDK drops the /storage/v1 path of every request.
+   */
   gcsEndpoint?: string;
   options?: BackendOptions;
 }
@@ -21,7 +24,7 @@ export interface BackendEnvironment {
 export function endpointsFromEnv(env: NodeJS.ProcessEnv): Pick<BackendEnvironment, 'azureServiceUrl' | 'gcsEndpoint'> {
   return {
     ...(env['EGRESS_AZURE_BLOB_ENDPOINT'] ? { azureServiceUrl: env['EGRESS_AZURE_BLOB_ENDPOINT'] } : {}),
-    ...(env['STORAGE_EMULATOR_HOST'] ? { gcsEndpoint: env['STORAGE_EMULATOR_HOST'] } : {}),
+    ...(env['EGRESS_GCS_ENDPOINT'] ? { gcsEndpoint: env['EGRESS_GCS_ENDPOINT'] } : {}),
   };
 }
 

@@ -22,6 +22,7 @@ import { expandFilepath, type FilenameContext } from './filename.js';
 import type {
   FileOutputPlan,
   FileType,
+  UploadPlan,
   ImageOutputPlan,
   OutputsPlan,
   SegmentsOutputPlan,
@@ -29,17 +30,27 @@ import type {
   WebSourcePlan,
 } from './plan.js';
 import { normalizeStreamUrl, redactStreamUrl, streamProtocolOf, type StreamProtocolName } from './stream-url.js';
+import { isLocalStorage, resolveOutputStorage, type StorageDefaults, type UploadProvider } from './storage-request.js';
 
 /** One output of a request, with the field path errors should name. */
-export type RequestOutput =
-  | { kind: 'file'; value: EncodedFileOutput | FileOutput; at: string }
-  | { kind: 'stream'; value: StreamOutput; at: string }
-  | { kind: 'segments'; value: SegmentedFileOutput; at: string }
-  | { kind: 'images'; value: ImageOutput; at: string };
+export type RequestOutput = (
+  | { kind: 'file'; value: EncodedFileOutput | FileOutput }
+  | { kind: 'stream'; value: StreamOutput }
+  | { kind: 'segments'; value: SegmentedFileOutput }
+  | { kind: 'images'; value: ImageOutput }
+) & {
+  at: string;
+  /** v2: the Output's own `storage` (v1 outputs carry theirs in `output`). */
+  storage?: { provider: UploadProvider; field: string };
+};
 
 export interface OutputsContext {
   localOutputDir: string;
   filename: FilenameContext;
+  /** The config's storage defaults; absent means local disk for every output without its own upload. */
+  storage?: StorageDefaults;
+  /** The request-level upload config (v2 StartEgressRequest.storage) and its field. */
+  requestUpload?: { provider: UploadProvider; field: string };
 }
 
 /** Upstream's limits: one file, one stream output (of many URLs), one segments output, any number of images. */
@@ -58,7 +69,7 @@ export function planOutputs(
     switch (o.kind) {
       case 'file':
         once('file', o.at, plan.file);
-        plan.file = filePlan(o.value, source, o.at, ctx);
+        plan.file = filePlan(o, source, ctx);
         break;
       case 'stream':
         once('stream', o.at, plan.stream);
@@ -66,10 +77,10 @@ export function planOutputs(
         break;
       case 'segments':
         once('segments', o.at, plan.segments);
-        plan.segments = segmentsPlan(o.value, o.at, ctx);
+        plan.segments = segmentsPlan(o, ctx);
         break;
       case 'images':
-        (plan.images ??= []).push(imagesPlan(o.value, o.at, ctx));
+        (plan.images ??= []).push(imagesPlan(o, ctx));
         break;
     }
   }
@@ -79,11 +90,26 @@ export function planOutputs(
   return plan;
 }
 
-/** Request-side upload targets: storage is another piece of work, so they are refused rather than ignored. */
-export function rejectUploads(storage: StorageConfig | undefined, field: string): void {
-  if (storage?.provider.case) {
-    throw new EgressError('unimplemented', `${field}: ${storage.provider.case} upload is not supported yet`);
-  }
+/**
+ * Where an output goes: its own upload config (v1 `output`, v2 `Output.storage`), else the request's, else the
+ * config's storage; undefined for local disk. `key` is the object key (or key directory).
+ */
+function uploadOf(
+  o: { at: string; storage?: { provider: UploadProvider; field: string } },
+  own: UploadProvider | undefined,
+  key: string,
+  ctx: OutputsContext,
+): UploadPlan | undefined {
+  const output = own?.case ? { provider: own, field: `${o.at}.output` } : o.storage;
+  const storage = resolveOutputStorage(
+    {
+      outputField: o.at,
+      ...(output ? { output: output.provider, outputUploadField: output.field } : {}),
+      ...(ctx.requestUpload ? { request: ctx.requestUpload.provider, requestField: ctx.requestUpload.field } : {}),
+    },
+    ctx.storage ?? { disallow_local_storage: false },
+  );
+  return isLocalStorage(storage) ? undefined : { storage, key };
 }
 
 const FILE_TYPES: Partial<Record<EncodedFileType, FileType>> = {
@@ -109,16 +135,21 @@ function noNul(value: string, at: string): void {
 }
 
 function filePlan(
-  f: EncodedFileOutput | FileOutput,
+  o: Extract<RequestOutput, { kind: 'file' }>,
   source: WebSourcePlan,
-  at: string,
   ctx: OutputsContext,
 ): FileOutputPlan {
+  const { value: f, at } = o;
   const fileType = fileTypeOf(f, source, at);
-  if ('output' in f) rejectUploads({ provider: f.output } as StorageConfig, `${at}.output`);
   noNul(f.filepath, `${at}.filepath`);
   const rel = expandFilepath(f.filepath, `.${fileType}`, ctx.filename);
-  return { fileType, destination: path.resolve(ctx.localOutputDir, rel), manifest: !f.disableManifest };
+  const upload = uploadOf(o, 'output' in f ? f.output : undefined, rel, ctx);
+  return {
+    fileType,
+    destination: path.resolve(ctx.localOutputDir, rel),
+    manifest: !f.disableManifest,
+    ...(upload ? { upload } : {}),
+  };
 }
 
 const STREAM_PROTOCOLS: Partial<Record<StreamProtocol, StreamProtocolName>> = {
@@ -148,14 +179,14 @@ function streamPlan(s: StreamOutput, at: string): StreamOutputPlan {
   return { protocol, urls };
 }
 
-function segmentsPlan(s: SegmentedFileOutput, at: string, ctx: OutputsContext): SegmentsOutputPlan {
+function segmentsPlan(o: Extract<RequestOutput, { kind: 'segments' }>, ctx: OutputsContext): SegmentsOutputPlan {
+  const { value: s, at } = o;
   if (
     s.protocol !== SegmentedFileProtocol.DEFAULT_SEGMENTED_FILE_PROTOCOL &&
     s.protocol !== SegmentedFileProtocol.HLS_PROTOCOL
   ) {
     throw errors.invalidArgument(`${at}.protocol`, s.protocol, 'only HLS is supported');
   }
-  rejectUploads({ provider: s.output } as StorageConfig, `${at}.output`);
   for (const k of ['filenamePrefix', 'playlistName', 'livePlaylistName'] as const) noNul(s[k], `${at}.${k}`);
   if (!Number.isInteger(s.segmentDuration) || s.segmentDuration < 0 || s.segmentDuration > 600) {
     throw errors.invalidArgument(`${at}.segment_duration`, s.segmentDuration, 'must be 0 (4 s) to 600 seconds');
@@ -167,6 +198,7 @@ function segmentsPlan(s: SegmentedFileOutput, at: string, ctx: OutputsContext): 
   const prefixPath = expandFilepath(s.filenamePrefix || s.playlistName, '.m3u8', ctx.filename);
   const dir = path.resolve(ctx.localOutputDir, path.dirname(prefixPath));
   const prefix = path.basename(prefixPath, '.m3u8');
+  const upload = uploadOf(o, s.output, path.dirname(prefixPath), ctx);
   const playlistName = s.playlistName
     ? playlistFile(s.playlistName, prefixPath, `${at}.playlist_name`, ctx)
     : `${prefix}.m3u8`;
@@ -177,6 +209,7 @@ function segmentsPlan(s: SegmentedFileOutput, at: string, ctx: OutputsContext): 
     segmentDurationSec: s.segmentDuration || 4,
     suffix: s.filenameSuffix === SegmentedFileSuffix.TIMESTAMP ? 'timestamp' : 'index',
     manifest: !s.disableManifest,
+    ...(upload ? { upload } : {}),
   };
   if (s.livePlaylistName) {
     const live = playlistFile(s.livePlaylistName, prefixPath, `${at}.live_playlist_name`, ctx);
@@ -203,11 +236,11 @@ const IMAGE_SUFFIX: Record<ImageFileSuffix, ImageOutputPlan['suffix']> = {
   [ImageFileSuffix.IMAGE_SUFFIX_NONE_OVERWRITE]: 'overwrite',
 };
 
-function imagesPlan(o: ImageOutput, at: string, ctx: OutputsContext): ImageOutputPlan {
+function imagesPlan(req: Extract<RequestOutput, { kind: 'images' }>, ctx: OutputsContext): ImageOutputPlan {
+  const { value: o, at } = req;
   if (o.imageCodec !== ImageCodec.IC_DEFAULT && o.imageCodec !== ImageCodec.IC_JPEG) {
     throw errors.invalidArgument(`${at}.image_codec`, o.imageCodec, 'only JPEG is supported');
   }
-  rejectUploads({ provider: o.output } as StorageConfig, `${at}.output`);
   noNul(o.filenamePrefix, `${at}.filename_prefix`);
   if (!Number.isInteger(o.captureInterval) || o.captureInterval < 0 || o.captureInterval > 86_400) {
     throw errors.invalidArgument(`${at}.capture_interval`, o.captureInterval, 'must be 0 (10 s) to 86400 seconds');
@@ -222,6 +255,7 @@ function imagesPlan(o: ImageOutput, at: string, ctx: OutputsContext): ImageOutpu
   const suffix = IMAGE_SUFFIX[o.filenameSuffix];
   if (!suffix) throw errors.invalidArgument(`${at}.filename_suffix`, o.filenameSuffix, 'unknown suffix');
   const prefixPath = expandFilepath(o.filenamePrefix, '.jpeg', ctx.filename);
+  const upload = uploadOf(req, o.output, path.dirname(prefixPath), ctx);
   return {
     dir: path.resolve(ctx.localOutputDir, path.dirname(prefixPath)),
     filenamePrefix: path.basename(prefixPath, '.jpeg'),
@@ -231,5 +265,6 @@ function imagesPlan(o: ImageOutput, at: string, ctx: OutputsContext): ImageOutpu
     height: size('height', o.height, 0),
     suffix,
     manifest: !o.disableManifest,
+    ...(upload ? { upload } : {}),
   };
 }

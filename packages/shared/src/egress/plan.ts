@@ -1,3 +1,5 @@
+import type { StorageConfig } from '../config/schema.js';
+
 /**
  * A RecordingPlan is a validated, protobuf-free description of one recording. The supervisor builds it
  * from an RPC request (and `egress record` from its flags); the recorder only ever sees plans.
@@ -42,10 +44,20 @@ export type AudioCodecName = 'aac' | 'opus' | 'mp3';
 /** MP4 (H.264/AAC, or either alone), OGG (Opus, audio only), MP3 (audio only). */
 export type FileType = 'mp4' | 'ogg' | 'mp3';
 
+/** Where an output is uploaded instead of being delivered to local disk. */
+export interface UploadPlan {
+  /** The output's storage (request or config), with a provider. */
+  storage: StorageConfig;
+  /** Object key (file) or key directory (segments, images), before the storage's prefix. */
+  key: string;
+}
+
 export interface FileOutputPlan {
   fileType: FileType;
-  /** Absolute path where the finished file is delivered. */
+  /** Absolute path where the finished file is delivered (or kept, when its upload fails). */
   destination: string;
+  /** Set when the file goes to object storage. */
+  upload?: UploadPlan;
   /** Write `<egressId>.json` next to the file (upstream's manifest) unless the request disabled it. */
   manifest: boolean;
 }
@@ -54,6 +66,8 @@ export interface FileOutputPlan {
 export interface SegmentsOutputPlan {
   /** Absolute directory the segments and playlists are delivered to. */
   dir: string;
+  /** Set when segments and playlists go to object storage (key: their key directory). */
+  upload?: UploadPlan;
   /** Segment file names start with this (no directory part). */
   filenamePrefix: string;
   /** The EVENT playlist listing every segment, e.g. "room.m3u8". */
@@ -79,6 +93,8 @@ export interface StreamOutputPlan {
 export interface ImageOutputPlan {
   /** Absolute directory the images are delivered to. */
   dir: string;
+  /** Set when images go to object storage (key: their key directory). */
+  upload?: UploadPlan;
   filenamePrefix: string;
   captureIntervalSec: number;
   width: number;
@@ -136,6 +152,8 @@ export interface RecordingPlan {
   chrome: ChromePlan;
   /** Set by the supervisor when a fresh recorder takes over from a lost one. */
   resume?: ResumePlan;
+  /** The config's `backup:` storage: what the primary of an upload refuses goes there. */
+  backup?: StorageConfig;
 }
 
 export interface SessionLimitsPlan {
@@ -168,6 +186,8 @@ export interface FileResult {
   durationMs: number;
   startedAt: number;
   endedAt: number;
+  /** The primary storage refused it and the backup took it. */
+  backupUsed?: boolean;
 }
 
 /** StreamInfo as the recorder reports it. Times are unix milliseconds. */

@@ -161,16 +161,54 @@ test('what is not built yet is unimplemented, not silently dropped', () => {
     'unimplemented',
     'track',
   );
+});
+
+test("uploads: the output's own, else the request's, else the config's storage; local disk needs none", () => {
+  const s3 = (bucket: string) => new S3Upload({ bucket, accessKey: 'k', secret: 's', region: 'r' });
+  const segPlan = planFromRequest(
+    web({
+      segmentOutputs: [new SegmentedFileOutput({ filenamePrefix: 'hls/a', output: { case: 's3', value: s3('own') } })],
+    }),
+    ctx,
+  );
+  assert.equal(segPlan.outputs.segments?.upload?.storage.s3?.bucket, 'own');
+  assert.equal(segPlan.outputs.segments?.upload?.key, 'hls');
+  const v2 = planFromRequest(
+    {
+      egressId: 'EG_v2',
+      roomId: '',
+      roomName: '',
+      request: {
+        case: 'egress',
+        value: new StartEgressRequest({
+          source: { case: 'web', value: new WebSource({ url: 'http://127.0.0.1:8000/' }) },
+          storage: { provider: { case: 's3', value: s3('request') } },
+          outputs: [
+            new Output({ config: { case: 'file', value: new FileOutput({ filepath: 'a/b.mp4' }) } }),
+            new Output({
+              config: { case: 'images', value: new ImageOutput({ filenamePrefix: 'img/x' }) },
+              storage: { provider: { case: 's3', value: s3('per-output') } },
+            }),
+          ],
+        }),
+      },
+    },
+    { ...ctx, backup: { prefix: '', generate_presigned_url: false } },
+  );
+  assert.deepEqual([v2.outputs.file?.upload?.storage.s3?.bucket, v2.outputs.file?.upload?.key], ['request', 'a/b.mp4']);
+  assert.equal(v2.outputs.images?.[0]?.upload?.storage.s3?.bucket, 'per-output');
+  assert.ok(v2.backup, 'the config backup goes with a plan that uploads');
+  const local = planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'x.mp4' })] }), ctx);
+  assert.equal(local.outputs.file?.upload, undefined);
+  assert.equal(local.backup, undefined);
   rejects(
     () =>
-      planFromRequest(
-        web({
-          segmentOutputs: [new SegmentedFileOutput({ output: { case: 's3', value: new S3Upload({ bucket: 'b' }) } })],
-        }),
-        ctx,
-      ),
-    'unimplemented',
-    'web.segment_outputs[0].output',
+      planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'x.mp4' })] }), {
+        ...ctx,
+        storage: { disallow_local_storage: true },
+      }),
+    'invalid_argument',
+    'web.file_outputs[0]',
   );
 });
 

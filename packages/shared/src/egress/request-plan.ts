@@ -5,7 +5,9 @@ import path from 'node:path';
 import type { StartEgressRequest, WebEgressRequest } from '@livekit/protocol';
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
-import { planOutputs, rejectUploads, type RequestOutput } from './outputs-plan.js';
+import { planOutputs, type RequestOutput } from './outputs-plan.js';
+import type { StorageConfig } from '../config/schema.js';
+import type { StorageDefaults } from './storage-request.js';
 import type { ChromePlan, EncodingPlan, OutputsPlan, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from './plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
@@ -27,6 +29,10 @@ export interface PlanContext {
   now?: Date;
   /** Config session_limits (ms and bytes; 0 = none). */
   limits?: SessionLimitsPlan;
+  /** Config `storage:` and `disallow_local_storage`; absent: local disk. */
+  storage?: StorageDefaults;
+  /** Config `backup:` storage. */
+  backup?: StorageConfig;
 }
 
 const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -54,7 +60,7 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
     const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');
     const outputs = planOutputs(webOutputs(web), source, 'web.outputs', { ...ctx, filename });
     const encoding = encodingFromRequest(web.options, 'web', outputs.file?.fileType);
-    return { ...base, source, encoding, outputs: fitImages(outputs, encoding) };
+    return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === 'egress') {
     const eg = r.value as StartEgressRequest;
@@ -68,24 +74,28 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
     const source = webSource(w.url, w.audioOnly, w.videoOnly, w.awaitStartSignal, 'egress.web');
     const list: RequestOutput[] = eg.outputs.map((o, i) => {
       const at = `egress.outputs[${i}]`;
-      rejectUploads(o.storage, `${at}.storage`);
+      const storage = o.storage?.provider.case
+        ? { storage: { provider: o.storage.provider, field: `${at}.storage` } }
+        : {};
       switch (o.config.case) {
         case 'file':
-          return { kind: 'file', value: o.config.value, at: `${at}.file` };
+          return { kind: 'file', value: o.config.value, at: `${at}.file`, ...storage };
         case 'stream':
           return { kind: 'stream', value: o.config.value, at: `${at}.stream` };
         case 'segments':
-          return { kind: 'segments', value: o.config.value, at: `${at}.segments` };
+          return { kind: 'segments', value: o.config.value, at: `${at}.segments`, ...storage };
         case 'images':
-          return { kind: 'images', value: o.config.value, at: `${at}.images` };
+          return { kind: 'images', value: o.config.value, at: `${at}.images`, ...storage };
         default:
           throw errors.invalidArgument(at, '(empty)', 'output has no config');
       }
     });
-    rejectUploads(eg.storage, 'egress.storage');
-    const outputs = planOutputs(list, source, 'egress.outputs', { ...ctx, filename });
+    const requestUpload = eg.storage?.provider.case
+      ? { requestUpload: { provider: eg.storage.provider, field: 'egress.storage' } }
+      : {};
+    const outputs = planOutputs(list, source, 'egress.outputs', { ...ctx, filename, ...requestUpload });
     const encoding = encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType);
-    return { ...base, source, encoding, outputs: fitImages(outputs, encoding) };
+    return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
   throw new EgressError('unimplemented', `request: ${r.case} egress is not supported yet; only web is`);
@@ -105,6 +115,12 @@ function webOutputs(web: WebEgressRequest): RequestOutput[] {
   if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: 'web.stream' }];
   if (o.case === 'segments') return [{ kind: 'segments', value: o.value, at: 'web.segments' }];
   return [];
+}
+
+/** The config's backup storage goes with a plan that uploads anything (local delivery has no backup). */
+function backupFor(outputs: OutputsPlan, ctx: PlanContext): { backup?: StorageConfig } {
+  const uploads = !!outputs.file?.upload || !!outputs.segments?.upload || !!outputs.images?.some((i) => i.upload);
+  return uploads && ctx.backup ? { backup: ctx.backup } : {};
 }
 
 /** Images default to the capture size, which only the encoding knows once presets are applied. */

@@ -47,6 +47,8 @@ export interface EndInfo {
   streams?: StreamResult[];
   segments?: SegmentsResult[];
   images?: ImagesResult[];
+  /** Local paths of files no storage took: the scratch dir that holds them must be kept. */
+  kept?: string[];
   startedAt?: number;
   endedAt: number;
   /**
@@ -92,6 +94,9 @@ function parseFileResult(v: unknown, at: string): FileResult {
   }
   for (const k of ['size', 'durationMs', 'startedAt', 'endedAt'] as const) {
     if (!num(v[k])) throw errors.malformedRequest(`${at}.${k}: not a number`);
+  }
+  if (v.backupUsed !== undefined && typeof v.backupUsed !== 'boolean') {
+    throw errors.malformedRequest(`${at}.backupUsed: not a boolean`);
   }
   return v as unknown as FileResult;
 }
@@ -224,6 +229,10 @@ export function parseChildEvent(v: unknown): ChildEvent {
       const segments = parseList(info.segments, 'ended.info.segments', parseSegmentsResult);
       const images = parseList(info.images, 'ended.info.images', parseImagesResult);
       const error = info.error !== undefined ? parseError(info.error, 'ended.info.error') : undefined;
+      const kept = parseList(info.kept, 'ended.info.kept', (x, at) => {
+        if (!str(x)) throw errors.malformedRequest(`${at}: not a string`);
+        return x;
+      });
       return {
         type: 'ended',
         info: {
@@ -233,6 +242,7 @@ export function parseChildEvent(v: unknown): ChildEvent {
           ...(streams.length ? { streams } : {}),
           ...(segments.length ? { segments } : {}),
           ...(images.length ? { images } : {}),
+          ...(kept.length ? { kept } : {}),
           endedAt: info.endedAt,
           ...(info.startedAt !== undefined ? { startedAt: info.startedAt as number } : {}),
           ...(error ? { error } : {}),

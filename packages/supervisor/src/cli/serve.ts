@@ -1,4 +1,6 @@
-import { createLogger, errors, loadConfig, redactConfig } from '@egress/shared';
+import { createLogger, errors, isLocalStorage, loadConfig, redactConfig } from '@egress/shared';
+import { endpointsFromEnv } from '@egress/recorder/storage/backends';
+import { DeliveryTarget } from '@egress/recorder/storage/delivery-target';
 import { startHealthServer } from '../http/health-server.js';
 import { defaultTemplateRoot, startTemplateServer } from '../http/template-server.js';
 import { EgressMetrics, startMetricsServer } from '../http/metrics.js';
@@ -21,6 +23,21 @@ export async function serve(argv: string[]): Promise<number> {
   });
   for (const w of warnings) log.warn(w);
   log.debug('effective config', { config: redactConfig(config) });
+
+  // A missing bucket or a wrong key is an operator's mistake to see at start-up, not after the first recording.
+  if (config.storage && !isLocalStorage(config.storage)) {
+    try {
+      const target = DeliveryTarget.create(config.storage, config.backup, {
+        localRoot: config.local_output_dir,
+        ...endpointsFromEnv(process.env),
+      });
+      for (const w of await target.verify()) log.warn(w);
+      log.info('storage checked');
+    } catch (err) {
+      log.error('storage is not usable', { error: errors.from(err).message });
+      return 1;
+    }
+  }
 
   // Room-composite templates on loopback for the recorders' Chromium (template_port 0 = off), up before any
   // request can need them.

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { rename } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EgressInfo } from '@livekit/protocol';
@@ -25,6 +26,8 @@ import {
 } from '@egress/shared';
 import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
 import { closePlaylists } from '@egress/recorder/outputs/segments/segment-output';
+import { uploadFor } from '@egress/recorder/outputs/upload-targets';
+import { DeliveryError } from '@egress/recorder/storage/delivery-target';
 import { describeExit, RecorderProcess, type ExitInfo } from '../pool/recorder-process.js';
 import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
@@ -300,6 +303,8 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         this.mergeStreams(ev.info.streams ?? []);
         if (ev.info.segments?.[0]) this.segments = ev.info.segments[0];
         if (ev.info.images) this.images = ev.info.images;
+        // Files no storage took are in the scratch dir: it must outlive the recorder.
+        if (ev.info.kept?.length) this.keepTmpDir = true;
         if (ev.info.restartable && this.mayRestart()) {
           void this.restart(ev.info.error?.message ?? ev.info.details, ev.info.files);
         } else {
@@ -469,6 +474,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     await this.closeSegments();
     const destination = this.attemptPlan.outputs.file?.destination;
     if (!destination || this.activeAt === undefined) return { files: [] };
+    const upload = uploadFor(this.attemptPlan.outputs.file?.upload, this.plan.backup);
     try {
       const file = await deliverCapture({
         tmpDir: this.plan.tmpDir,
@@ -477,9 +483,16 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         startedAt: this.activeAt,
         endedAt: Date.now(),
         note: (line) => this.deps.log.info(`salvage: ${line}`),
+        ...(upload ? { upload } : {}),
       });
       return { files: file ? [file] : [] };
     } catch (err) {
+      if (err instanceof DeliveryError) {
+        // Finalized but refused by every storage: it stays in the scratch dir, reported where it is.
+        this.keepTmpDir = true;
+        this.deps.log.error('could not upload the salvaged recording', { error: err.message });
+        return { files: [], kept: err.localPath };
+      }
       // The raw capture stays on disk (the reaper never deletes media), and the report says where.
       this.keepTmpDir = true;
       this.deps.log.error('could not salvage the partial recording', { error: errors.from(err).message });
@@ -491,7 +504,8 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   private async closeSegments(): Promise<void> {
     const segments = this.plan.outputs.segments;
     if (!segments || this.segmentEntries.length === 0 || this.mayRestart()) return;
-    await closePlaylists(segments, this.segmentEntries).catch((err: Error) =>
+    const upload = uploadFor(segments.upload, this.plan.backup);
+    await closePlaylists(segments, this.segmentEntries, this.plan.tmpDir, upload).catch((err: Error) =>
       this.deps.log.warn('could not close the playlists', { error: err.message }),
     );
   }
@@ -508,19 +522,35 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     const playlists = segments
       ? [
           {
-            location: path.join(segments.dir, segments.playlistName),
+            location: this.info.segmentResults[0]?.playlistLocation || path.join(segments.dir, segments.playlistName),
             segments: this.segmentEntries.map((e) => ({
               filename: e.filename,
-              location: path.join(segments.dir, e.filename),
+              location: segments.upload
+                ? path.posix.join(segments.upload.key, e.filename)
+                : path.join(segments.dir, e.filename),
             })),
           },
         ]
       : [];
+    const extras = { playlists, images: this.imageEntries };
+    // Next to the outputs: in the same storage (by key) when they were uploaded, else on disk.
+    const upload = file ? file.upload : (segments?.upload ?? images[0]?.upload);
     try {
-      this.info.manifestLocation = await writeManifest(dir, this.info, this.plan.source.url, {
-        playlists,
-        images: this.imageEntries,
-      });
+      if (upload) {
+        const keyDir = file ? path.posix.dirname(upload.key) : upload.key;
+        const staged = await writeManifest(os.tmpdir(), this.info, this.plan.source.url, extras);
+        try {
+          const target = uploadFor(upload, this.plan.backup)!;
+          const name = path.basename(staged);
+          this.info.manifestLocation = (
+            await target.target.deliver(staged, path.posix.join(keyDir, name), 'application/json')
+          ).location;
+        } finally {
+          await rm(staged, { force: true });
+        }
+        return;
+      }
+      this.info.manifestLocation = await writeManifest(dir, this.info, this.plan.source.url, extras);
     } catch (err) {
       this.deps.log.warn('could not write the manifest', { error: errors.from(err).message });
     }

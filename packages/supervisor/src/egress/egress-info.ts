@@ -90,6 +90,7 @@ export function imagesInfo(r: ImagesResult): ImagesInfo {
 /** Puts every result into the info, and the deprecated single result when there is exactly one. */
 export function applyResults(info: EgressInfo, r: Partial<OutputResults>): void {
   if (r.files) info.fileResults = r.files.map(fileInfo);
+  if (r.files?.some((f) => f.backupUsed)) info.backupStorageUsed = true;
   if (r.streams) info.streamResults = r.streams.map((s) => streamInfo(s));
   if (r.segments) info.segmentResults = r.segments.map(segmentsInfo);
   if (r.images) info.imageResults = r.images.map(imagesInfo);

@@ -2,11 +2,12 @@
  * One image output: multifilesink writes numbered JPEGs into the scratch dir and reports each on the bus; each is
  * moved to the output directory under its final name (index, timestamp, or one file overwritten).
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { utcStamp, type ImageEntry, type ImageOutputPlan, type ImagesResult } from '@egress/shared';
 import type { ElementMessage } from '../../gst/bus-message.js';
 import { moveFile } from '../move-file.js';
+import type { Upload } from '../upload-targets.js';
 
 export interface ImageOutputOptions {
   plan: ImageOutputPlan;
@@ -17,6 +18,10 @@ export interface ImageOutputOptions {
   resumedCount?: number;
   /** An image was delivered. */
   onImage?: (entry: ImageEntry) => void;
+  /** Upload images instead of moving them to the plan's directory. */
+  upload?: Upload;
+  /** A file could not be uploaded; it stays at this local path. */
+  onKept?: (localPath: string) => void;
   note?: (line: string) => void;
 }
 
@@ -34,7 +39,7 @@ export class ImageOutput {
 
   /** Creates the output directory, before the pipeline runs. */
   async prepare(): Promise<void> {
-    await mkdir(this.o.plan.dir, { recursive: true });
+    if (!this.o.upload) await mkdir(this.o.plan.dir, { recursive: true });
   }
 
   /** The pipeline's running time 0 in wall-clock ms (when it reached PLAYING). */
@@ -63,8 +68,19 @@ export class ImageOutput {
       suffix === 'overwrite'
         ? `${prefix}.jpeg`
         : `${prefix}_${suffix === 'timestamp' ? utcStamp(new Date(at)) : String(n).padStart(5, '0')}.jpeg`;
-    const location = path.join(this.o.plan.dir, name);
-    await moveFile(file, location);
+    let location = path.join(this.o.plan.dir, name);
+    const upload = this.o.upload;
+    if (upload) {
+      try {
+        location = (await upload.target.deliver(file, path.posix.join(upload.key, name), 'image/jpeg')).location;
+      } catch (err) {
+        this.o.onKept?.(file);
+        throw err;
+      }
+      await unlink(file);
+    } else {
+      await moveFile(file, location);
+    }
     this.count++;
     this.endedAt = at;
     this.o.onImage?.({ filename: name, location, timestamp: at });
@@ -81,7 +97,9 @@ export class ImageOutput {
   result(): ImagesResult | undefined {
     if (this.startedAt === undefined) return undefined;
     return {
-      filenamePrefix: path.join(this.o.plan.dir, this.o.plan.filenamePrefix),
+      filenamePrefix: this.o.upload
+        ? path.posix.join(this.o.upload.key, this.o.plan.filenamePrefix)
+        : path.join(this.o.plan.dir, this.o.plan.filenamePrefix),
       imageCount: this.count,
       startedAt: this.startedAt,
       endedAt: this.endedAt ?? this.startedAt,

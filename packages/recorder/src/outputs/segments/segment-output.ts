@@ -3,11 +3,12 @@
  * the bus; every closed segment is moved to the output directory under its final name, announced (so a restarted
  * recorder can continue the playlist), and only then listed in the playlists, which are replaced atomically.
  */
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { utcStamp, type SegmentEntry, type SegmentsOutputPlan, type SegmentsResult } from '@egress/shared';
 import type { ElementMessage } from '../../gst/bus-message.js';
 import { moveFile } from '../move-file.js';
+import type { Upload } from '../upload-targets.js';
 import { eventPlaylist, livePlaylist } from './hls-playlist.js';
 
 export interface SegmentOutputOptions {
@@ -17,6 +18,10 @@ export interface SegmentOutputOptions {
   resume?: SegmentEntry[];
   /** A segment was delivered (before it is listed). */
   onSegment?: (entry: SegmentEntry) => void;
+  /** Upload segments and playlists instead of moving them to the plan's directory. */
+  upload?: Upload;
+  /** A file could not be uploaded; it stays at this local path. */
+  onKept?: (localPath: string) => void;
   note?: (line: string) => void;
 }
 
@@ -33,6 +38,8 @@ export class SegmentOutput {
   private startedAt: number | undefined;
   private endedAt: number | undefined;
   private failure: Error | undefined;
+  /** Where the playlists were last published (uploaded URLs, or local paths). */
+  private published: { playlist?: string; live?: string } = {};
 
   constructor(private readonly o: SegmentOutputOptions) {
     this.pattern = path.join(o.tmpDir, 'segment_%05d.ts');
@@ -40,18 +47,9 @@ export class SegmentOutput {
     this.resumed = this.entries.length;
   }
 
-  get playlistPath(): string {
-    return path.join(this.o.plan.dir, this.o.plan.playlistName);
-  }
-
-  get livePlaylistPath(): string | undefined {
-    const live = this.o.plan.livePlaylistName;
-    return live ? path.join(this.o.plan.dir, live) : undefined;
-  }
-
   /** Creates the output directory, before the pipeline runs. */
   async prepare(): Promise<void> {
-    await mkdir(this.o.plan.dir, { recursive: true });
+    if (!this.o.upload) await mkdir(this.o.plan.dir, { recursive: true });
   }
 
   /** The pipeline's running time 0 in wall-clock ms (when it reached PLAYING). */
@@ -82,7 +80,18 @@ export class SegmentOutput {
     const index = this.entries.length;
     const { filenamePrefix: prefix, suffix } = this.o.plan;
     const filename = `${prefix}_${suffix === 'timestamp' ? utcStamp(new Date(startedAt)) : pad5(index)}.ts`;
-    await moveFile(location, path.join(this.o.plan.dir, filename));
+    const upload = this.o.upload;
+    if (upload) {
+      try {
+        await upload.target.deliver(location, path.posix.join(upload.key, filename), 'video/mp2t');
+      } catch (err) {
+        this.o.onKept?.(location);
+        throw err;
+      }
+      await unlink(location);
+    } else {
+      await moveFile(location, path.join(this.o.plan.dir, filename));
+    }
     const entry: SegmentEntry = {
       filename,
       durationSec: Math.max(0, (endedNs - beganNs) / 1e9),
@@ -97,7 +106,7 @@ export class SegmentOutput {
   }
 
   private async writePlaylists(ended: boolean): Promise<void> {
-    await writePlaylists(this.o.plan, this.entries, ended);
+    this.published = await publishPlaylists(this.o.plan, this.entries, ended, this.o.tmpDir, this.o.upload);
   }
 
   /**
@@ -117,11 +126,13 @@ export class SegmentOutput {
     if (this.entries.length === 0) return undefined;
     const { plan } = this.o;
     const first = this.entries[0]!;
+    const local = playlistPaths(plan, plan.dir);
+    const live = this.published.live ?? local.live;
     return {
       playlistName: plan.playlistName,
-      playlistLocation: this.playlistPath,
+      playlistLocation: this.published.playlist ?? local.playlist,
       ...(plan.livePlaylistName ? { livePlaylistName: plan.livePlaylistName } : {}),
-      ...(this.livePlaylistPath ? { livePlaylistLocation: this.livePlaylistPath } : {}),
+      ...(live ? { livePlaylistLocation: live } : {}),
       durationMs: Math.round(this.entries.reduce((sum, e) => sum + e.durationSec, 0) * 1000),
       size: this.entries.reduce((sum, e) => sum + e.size, 0),
       segmentCount: this.entries.length,
@@ -138,13 +149,48 @@ export async function replaceFile(file: string, content: string): Promise<void> 
   await rename(tmp, file);
 }
 
-async function writePlaylists(plan: SegmentsOutputPlan, entries: SegmentEntry[], ended: boolean): Promise<void> {
-  const o = { targetSec: plan.segmentDurationSec, ended };
-  await replaceFile(path.join(plan.dir, plan.playlistName), eventPlaylist(entries, o));
-  if (plan.livePlaylistName) await replaceFile(path.join(plan.dir, plan.livePlaylistName), livePlaylist(entries, o));
+/** The playlists' paths in `dir`. */
+function playlistPaths(plan: SegmentsOutputPlan, dir: string): { playlist: string; live?: string } {
+  return {
+    playlist: path.join(dir, plan.playlistName),
+    ...(plan.livePlaylistName ? { live: path.join(dir, plan.livePlaylistName) } : {}),
+  };
 }
 
-/** Ends the playlists of a recording whose recorder died: the supervisor lists what was delivered, then ENDLIST. */
-export async function closePlaylists(plan: SegmentsOutputPlan, entries: SegmentEntry[]): Promise<void> {
-  await writePlaylists(plan, entries, true);
+/**
+ * Writes the playlists: into the output directory, or (uploading) into `tmpDir` and then to storage, after the
+ * segments they list. Returns where they are.
+ */
+async function publishPlaylists(
+  plan: SegmentsOutputPlan,
+  entries: SegmentEntry[],
+  ended: boolean,
+  tmpDir: string,
+  upload: Upload | undefined,
+): Promise<{ playlist: string; live?: string }> {
+  const o = { targetSec: plan.segmentDurationSec, ended };
+  const local = playlistPaths(plan, upload ? tmpDir : plan.dir);
+  await replaceFile(local.playlist, eventPlaylist(entries, o));
+  if (local.live) await replaceFile(local.live, livePlaylist(entries, o));
+  if (!upload) return local;
+  const put = async (file: string, name: string) =>
+    (await upload.target.deliver(file, path.posix.join(upload.key, name), 'application/x-mpegURL')).location;
+  return {
+    playlist: await put(local.playlist, plan.playlistName),
+    ...(local.live && plan.livePlaylistName ? { live: await put(local.live, plan.livePlaylistName) } : {}),
+  };
+}
+
+/**
+ * Ends the playlists of a recording whose recorder died: the supervisor lists what was delivered, then ENDLIST
+ * (uploading them through `tmpDir` when the output goes to storage).
+ */
+export async function closePlaylists(
+  plan: SegmentsOutputPlan,
+  entries: SegmentEntry[],
+  tmpDir: string,
+  upload?: Upload,
+): Promise<void> {
+  if (upload) await mkdir(tmpDir, { recursive: true });
+  await publishPlaylists(plan, entries, true, tmpDir, upload);
 }

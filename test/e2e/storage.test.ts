@@ -1,0 +1,280 @@
+// Real uploads through the service against the loopback object stores scripts/test starts (versitygw for S3,
+// Azurite for Azure Blob, fake-gcs-server for GCS).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  AzureBlobUpload,
+  EgressStatus,
+  EncodedFileOutput,
+  GCPUpload,
+  S3Upload,
+  SegmentedFileOutput,
+  type EgressInfo,
+} from 'livekit-server-sdk';
+import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import {
+  createAzureContainer,
+  createGcsBucket,
+  createS3Bucket,
+  readBack,
+  s3AdminClient,
+  storageServers,
+  uniqueBucketName,
+} from '@egress/recorder/testing/storage-servers';
+import { leftoversAfter } from './fixtures/leftovers.js';
+import { probe } from './fixtures/media.js';
+import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
+
+let scratch: string;
+
+/** Writes an object read back from a store to disk and probes it: a file is judged by what a player sees. */
+async function probeObject(kind: 's3' | 'azure' | 'gcs', bucket: string, key: string) {
+  const file = path.join(scratch, `${kind}-${path.basename(key)}`);
+  await writeFile(file, await readBack(kind, bucket, key));
+  return probe(file);
+}
+
+async function recordFor(client: ReturnType<typeof egressClient>, ms: number, start: () => Promise<EgressInfo>) {
+  const info = await start();
+  await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+  await sleep(ms);
+  await client.stopEgress(info.egressId);
+  return waitForStatus(client, info.egressId, TERMINAL, 60_000);
+}
+
+const s3Yaml = (bucket: string, extra = '') => {
+  const s = storageServers().s3;
+  return (
+    `{ access_key: ${s.accessKey}, secret: ${s.secret}, region: ${s.region}, endpoint: "${s.endpoint}", ` +
+    `bucket: ${bucket}, force_path_style: true${extra} }`
+  );
+};
+const azureYaml = (container: string, key = storageServers().azure.key) =>
+  `{ account_name: ${storageServers().azure.account}, account_key: "${key}", container_name: ${container} }`;
+
+before(async () => {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'egress-storage-e2e-'));
+  // The service's processes find the emulators the way an operator points them at a private endpoint.
+  process.env['EGRESS_AZURE_BLOB_ENDPOINT'] = storageServers().azure.serviceUrlTemplate;
+  process.env['EGRESS_GCS_ENDPOINT'] = storageServers().gcs.endpoint;
+});
+after(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('uploads: S3 as the config storage, Azure and GCS from the request, backup, presigned', () => {
+  let svc: RunningService;
+  let page: TestPageServer;
+  const client = egressClient();
+  const s3Bucket = uniqueBucketName('e2e-s3');
+  const azContainer = uniqueBucketName('e2e-az');
+  const gcsBucket = uniqueBucketName('e2e-gcs');
+  const backupContainer = uniqueBucketName('e2e-backup');
+
+  before(async () => {
+    await Promise.all([
+      createS3Bucket(s3Bucket),
+      createAzureContainer(azContainer),
+      createGcsBucket(gcsBucket),
+      createAzureContainer(backupContainer),
+    ]);
+    page = await startTestPage();
+    svc = await startService(
+      [
+        'cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }',
+        `storage: { prefix: rec, s3: ${s3Yaml(s3Bucket)} }`,
+        `backup: { azure: ${azureYaml(backupContainer)} }`,
+      ].join('\n'),
+    );
+  });
+
+  after(async () => {
+    assert.equal(await svc?.stop('SIGTERM'), 0);
+    await page?.close();
+    assert.deepEqual(await leftoversAfter(3000), []);
+  });
+
+  test('S3 from the config: the file and the HLS segments and playlist are objects that play; manifest beside them', async () => {
+    const done = await recordFor(client, 7000, () =>
+      client.startWebEgress(page.urlFor(), {
+        file: new EncodedFileOutput({ filepath: 's3/{room_name}rec.mp4' }),
+        segments: new SegmentedFileOutput({ filenamePrefix: 's3/hls/seg', segmentDuration: 2 }),
+      }),
+    );
+    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+    const file = done.fileResults[0]!;
+    const base = `${storageServers().s3.endpoint}/${s3Bucket}`;
+    assert.equal(file.location, `${base}/rec/s3/rec.mp4`);
+    const m = await probeObject('s3', s3Bucket, 'rec/s3/rec.mp4');
+    assert.equal(m.video?.codec_name, 'h264');
+    assert.ok(m.durationSec > 5, `${m.durationSec} s`);
+    const seg = done.segmentResults[0]!;
+    assert.equal(seg.playlistLocation, `${base}/rec/s3/hls/seg.m3u8`);
+    const playlist = (await readBack('s3', s3Bucket, 'rec/s3/hls/seg.m3u8')).toString();
+    assert.match(playlist, /#EXT-X-ENDLIST/);
+    const names = playlist.split('\n').filter((l) => l.endsWith('.ts'));
+    assert.equal(BigInt(names.length), seg.segmentCount);
+    for (const n of names) {
+      const sm = await probeObject('s3', s3Bucket, `rec/s3/hls/${n}`);
+      assert.equal(sm.video?.codec_name, 'h264', n);
+    }
+    assert.equal(done.manifestLocation, `${base}/rec/s3/${done.egressId}.json`);
+    const manifest = JSON.parse((await readBack('s3', s3Bucket, `rec/s3/${done.egressId}.json`)).toString()) as {
+      files: { location: string }[];
+    };
+    assert.equal(manifest.files[0]?.location, file.location);
+    // Nothing stays behind locally once delivered.
+    assert.equal(existsSync(path.join(svc.tmpDir, done.egressId)), false);
+  });
+
+  test('per-request storage wins over the config: Azure for one output, GCS for another', async () => {
+    const azure = await recordFor(client, 4000, () =>
+      client.startWebEgress(
+        page.urlFor(),
+        new EncodedFileOutput({
+          filepath: 'az/rec.mp4',
+          output: {
+            case: 'azure',
+            value: new AzureBlobUpload({
+              accountName: storageServers().azure.account,
+              accountKey: storageServers().azure.key,
+              containerName: azContainer,
+            }),
+          },
+        }),
+      ),
+    );
+    assert.equal(azure.status, EgressStatus.EGRESS_COMPLETE, azure.error);
+    assert.match(azure.fileResults[0]!.location, new RegExp(`/${azContainer}/rec/az/rec\\.mp4$`));
+    assert.equal((await probeObject('azure', azContainer, 'rec/az/rec.mp4')).video?.codec_name, 'h264');
+
+    const gcs = await recordFor(client, 4000, () =>
+      client.startWebEgress(
+        page.urlFor(),
+        new EncodedFileOutput({
+          filepath: 'gcs/rec.mp4',
+          output: { case: 'gcp', value: new GCPUpload({ bucket: gcsBucket }) },
+        }),
+      ),
+    );
+    assert.equal(gcs.status, EgressStatus.EGRESS_COMPLETE, gcs.error);
+    assert.match(gcs.fileResults[0]!.location, new RegExp(`${gcsBucket}/rec/gcs/rec\\.mp4`));
+    assert.equal((await probeObject('gcs', gcsBucket, 'rec/gcs/rec.mp4')).video?.codec_name, 'h264');
+  });
+
+  test('a primary that refuses at the end sends the file to the backup, and the egress says so', async () => {
+    const doomed = uniqueBucketName('e2e-doomed');
+    await createS3Bucket(doomed);
+    const info = await client.startWebEgress(
+      page.urlFor(),
+      new EncodedFileOutput({
+        filepath: 'fallback/rec.mp4',
+        output: {
+          case: 's3',
+          value: new S3Upload({
+            accessKey: storageServers().s3.accessKey,
+            secret: storageServers().s3.secret,
+            region: storageServers().s3.region,
+            endpoint: storageServers().s3.endpoint,
+            bucket: doomed,
+            forcePathStyle: true,
+          }),
+        },
+      }),
+    );
+    await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+    // The bucket passed the start-up check; it is gone by the time the file is ready.
+    await s3AdminClient().send(new DeleteBucketCommand({ Bucket: doomed }));
+    await sleep(3000);
+    await client.stopEgress(info.egressId);
+    const done = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
+    assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+    assert.equal(done.backupStorageUsed, true);
+    // The backup block has no prefix of its own: the primary's does not apply there.
+    assert.match(done.fileResults[0]!.location, new RegExp(`/${backupContainer}/fallback/rec\\.mp4$`));
+    assert.equal((await probeObject('azure', backupContainer, 'fallback/rec.mp4')).video?.codec_name, 'h264');
+  });
+});
+
+describe('uploads: presigned locations, a bucket that does not exist, every target failing', () => {
+  const client = egressClient();
+  let page: TestPageServer;
+  const bucket = uniqueBucketName('e2e-pre');
+
+  before(async () => {
+    page = await startTestPage();
+    await createS3Bucket(bucket);
+  });
+  after(async () => {
+    await page?.close();
+    assert.deepEqual(await leftoversAfter(3000), []);
+  });
+
+  test('generate_presigned_url: the reported location downloads and plays', async () => {
+    const svc = await startService(`storage: { generate_presigned_url: true, s3: ${s3Yaml(bucket)} }`);
+    try {
+      const done = await recordFor(client, 4000, () =>
+        client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'pre/rec.mp4' })),
+      );
+      assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+      const url = done.fileResults[0]!.location;
+      assert.match(url, /X-Amz-Signature=/);
+      const res = await fetch(url);
+      assert.equal(res.status, 200);
+      const file = path.join(scratch, 'presigned.mp4');
+      await writeFile(file, Buffer.from(await res.arrayBuffer()));
+      assert.equal((await probe(file)).video?.codec_name, 'h264');
+    } finally {
+      assert.equal(await svc.stop('SIGTERM'), 0);
+    }
+  });
+
+  test('a config storage whose bucket does not exist stops the service at start-up, naming it', async () => {
+    await assert.rejects(
+      startService(`storage: { s3: ${s3Yaml('no-such-bucket-e2e')} }`),
+      /exited with 1 during start-up[^]*no-such-bucket-e2e[^\n]*does not exist[^\n]*storage is not usable/,
+    );
+  });
+
+  test('every target failing: FAILED with the local path and the cause; the file is kept and plays', async () => {
+    const doomed = uniqueBucketName('e2e-gone');
+    await createS3Bucket(doomed);
+    const svc = await startService(`storage: { s3: ${s3Yaml(doomed)} }`);
+    try {
+      const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'lost/rec.mp4' }));
+      await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+      const objects = await s3AdminClient().send(new ListObjectsV2Command({ Bucket: doomed }));
+      if (objects.Contents?.length) {
+        await s3AdminClient().send(
+          new DeleteObjectsCommand({
+            Bucket: doomed,
+            Delete: { Objects: objects.Contents.map((o) => ({ Key: o.Key! })) },
+          }),
+        );
+      }
+      await s3AdminClient().send(new DeleteBucketCommand({ Bucket: doomed }));
+      await sleep(3000);
+      await client.stopEgress(info.egressId);
+      const done = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
+      assert.equal(done.status, EgressStatus.EGRESS_FAILED);
+      assert.match(done.error, /upload failed, the file is kept at /);
+      const kept = done.fileResults[0]!.location;
+      assert.ok(kept.startsWith(svc.tmpDir), `kept at ${kept}`);
+      assert.ok(done.error.includes(kept));
+      assert.equal((await probe(kept)).video?.codec_name, 'h264');
+      // The reaper's next pass (at start-up of a new service on the same tmp_dir) keeps it too.
+      await sleep(1000);
+      assert.ok(existsSync(kept), 'the undelivered file is still there');
+    } finally {
+      assert.equal(await svc.stop('SIGTERM'), 0);
+    }
+  });
+});
