@@ -14,10 +14,9 @@ import {
   type FileOutput,
   type ImageOutput,
   type SegmentedFileOutput,
-  type StorageConfig,
   type StreamOutput,
 } from '@livekit/protocol';
-import { EgressError, errors } from '../errors.js';
+import { errors } from '../errors.js';
 import { expandFilepath, type FilenameContext } from './filename.js';
 import type {
   FileOutputPlan,
