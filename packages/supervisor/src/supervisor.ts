@@ -5,6 +5,7 @@ import {
   assertDestinationWritable,
   errors,
   planFromRequest,
+  roomNameOf,
   type EgressConfig,
   type Logger,
   type RecordingPlan,
@@ -181,7 +182,7 @@ export class Supervisor implements MetricsSource {
     const { config, log } = this.opts;
     if (this.draining) throw errors.unavailable('server is shutting down');
     if (this.active.has(req.egressId)) throw errors.alreadyExists('egress');
-    const plan = planFromRequest(req, {
+    const plan = await planFromRequest(req, {
       tmpRoot: config.tmp_dir,
       localOutputDir: config.local_output_dir,
       chrome: {
@@ -197,6 +198,12 @@ export class Supervisor implements MetricsSource {
         imageMaxDurationMs: config.session_limits.image_output_max_duration,
         fileMaxBytes: config.session_limits.file_output_max_size,
       },
+      room: {
+        apiKey: config.api_key,
+        apiSecret: config.api_secret,
+        wsUrl: config.ws_url,
+        templateBase: config.template_base,
+      },
     });
     if (plan.outputs.file) {
       await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
@@ -210,7 +217,7 @@ export class Supervisor implements MetricsSource {
     this.capacity.reserve(req.egressId, kind);
     const egLog = log.child({ egressID: req.egressId });
     // A copy: the plan was built from the request, and the info's copy gets its stream keys redacted.
-    const info = startingInfo(req.egressId, req.roomId, req.roomName, {
+    const info = startingInfo(req.egressId, req.roomId, roomNameOf(req), {
       ...req.request,
       value: (req.request.value as { clone(): unknown } | undefined)?.clone(),
     } as EgressInfo['request']);
@@ -491,12 +498,31 @@ function resultOf(end: EgressInfo, draining: boolean): HandlerResult {
 
 function kindOf(req: RpcStartEgressRequest): RequestKind {
   const r = req.request;
+  const composite = roomCompositeKind(req);
+  if (composite) return composite;
   const audioOnly =
     (r.case === 'web' && r.value.audioOnly) ||
     (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
   return audioOnly ? 'audio_web' : 'web';
 }
 
+/** Room composites (and the unified request's template) are priced apart from web: a template runs a whole room. */
+function roomCompositeKind(req: RpcStartEgressRequest): RequestKind | undefined {
+  const r = req.request;
+  const fields =
+    r.case === 'roomComposite'
+      ? r.value
+      : r.case === 'egress' && r.value.source.case === 'template'
+        ? r.value.source.value
+        : undefined;
+  if (!fields) return undefined;
+  if (!fields.audioOnly) return 'room_composite';
+  // Upstream records an audio-only composite with no page to show on the SDK, without Chrome.
+  return fields.layout === '' && fields.customBaseUrl === '' ? 'sdk_audio_room_composite' : 'audio_room_composite';
+}
+
 function fileField(req: RpcStartEgressRequest): string {
-  return req.request.case === 'egress' ? 'egress.outputs[0].filepath' : 'web.file_outputs[0].filepath';
+  if (req.request.case === 'egress') return 'egress.outputs[0].filepath';
+  if (req.request.case === 'roomComposite') return 'room_composite.file_outputs[0].filepath';
+  return 'web.file_outputs[0].filepath';
 }
