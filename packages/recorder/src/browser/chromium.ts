@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { connect, type Browser, type ConnectionTransport, type ConsoleMessage, type Page } from 'puppeteer-core';
 import treeKill from 'tree-kill';
-import { EgressError, type ChromePlan } from '@egress/shared';
+import { EgressError, redactUrlToken, type ChromePlan } from '@egress/shared';
 import { delay, descendantsOf, describeExit, exitOf, isRunning, pidAlive, tailOutput } from '../media/process.js';
 
 /** Where and how Chromium runs. */
@@ -70,18 +70,9 @@ function watchErrorDiv(binding: string): void {
   new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true });
 }
 
-/** A page URL as errors may show it: a `token` query value (a template's room credentials) is left out. */
+/** An error text with the page URL in it as errors may show it: without a `token` query value. */
 export function redactPageToken(text: string, url: string): string {
-  let shown: string;
-  try {
-    const u = new URL(url);
-    if (!u.searchParams.has('token')) return text;
-    u.searchParams.set('token', 'redacted');
-    shown = u.toString();
-  } catch {
-    return text;
-  }
-  return text.split(url).join(shown);
+  return text.split(url).join(redactUrlToken(url));
 }
 /** Chromium's command line (without the executable). Flags in `chrome.extraFlags` replace ours by name. */
 export function chromiumArgs(

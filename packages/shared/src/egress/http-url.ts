@@ -10,3 +10,18 @@ export function assertHttpUrl(url: string, field: string): void {
   }
   if (protocol !== 'http:' && protocol !== 'https:') throw errors.invalidArgument(field, url, 'must be an http(s) URL');
 }
+
+/**
+ * The URL with a `token` query value replaced: a template page's token lets anyone join the room as the
+ * recorder, so errors and the manifest (which sits beside the recordings) never show it.
+ */
+export function redactUrlToken(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.searchParams.has('token')) return url;
+    u.searchParams.set('token', 'redacted');
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

@@ -21,6 +21,7 @@ import {
   type SegmentEntry,
   type SegmentsResult,
   type StreamResult,
+  redactUrlToken,
 } from '@egress/shared';
 import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
 import { closePlaylists } from '@egress/recorder/outputs/segments/segment-output';
@@ -495,7 +496,11 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     const file = this.plan.outputs.file;
     if (!file?.manifest) return;
     try {
-      this.info.manifestLocation = await writeManifest(path.dirname(file.destination), this.info, this.plan.source.url);
+      this.info.manifestLocation = await writeManifest(
+        path.dirname(file.destination),
+        this.info,
+        redactUrlToken(this.plan.source.url),
+      );
     } catch (err) {
       this.deps.log.warn('could not write the manifest', { error: errors.from(err).message });
     }
