@@ -28,7 +28,7 @@ interface Session {
   endings: string[];
 }
 
-describe('WebRecording', { timeout: 120_000 }, () => {
+describe('WebRecording', { timeout: 240_000 }, () => {
   let page: TestPageServer;
   const plans: RecordingPlan[] = [];
 
