@@ -91,7 +91,7 @@ describe('buildWebPipeline', () => {
     );
     assert.match(
       ogg,
-      /^oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\. pulsesrc /,
+      /^oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\.audio_%u pulsesrc /,
     );
     assert.match(ogg, /audio\/x-raw,rate=48000,channels=2 ! opusenc bitrate=128000 ! opusparse ! tee name=a_opus$/);
     const mp3 = text(
