@@ -179,19 +179,24 @@ describe('room composite egress through a real livekit-server', { timeout: 600_0
     await assertInSync(t, r.location, 7);
   });
 
-  it('records audio only through the template (layout set) to MP4/AAC', async () => {
-    const r = await record(
-      () =>
-        client.startRoomCompositeEgress(
-          room,
-          new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: 'rc/audio.mp4' }),
-          { layout: 'grid', audioOnly: true },
-        ),
-      stopAfter(8000),
-    );
-    assert.equal(r.file.video, undefined, 'no video stream');
-    assert.equal(r.file.audio?.codec_name, 'aac');
-    assertDuration(r);
+  it('records audio only through the template (layout set): OGG/Opus by default, or MP4/AAC', async () => {
+    for (const [fileType, codec] of [
+      [EncodedFileType.DEFAULT_FILETYPE, 'opus'],
+      [EncodedFileType.MP4, 'aac'],
+    ] as const) {
+      const r = await record(
+        () =>
+          client.startRoomCompositeEgress(room, new EncodedFileOutput({ fileType, filepath: 'rc/audio-{time}' }), {
+            layout: 'grid',
+            audioOnly: true,
+          }),
+        stopAfter(8000),
+      );
+      assert.ok(r.location.endsWith(codec === 'opus' ? '.ogg' : '.mp4'), r.location);
+      assert.equal(r.file.video, undefined, 'no video stream');
+      assert.equal(r.file.audio?.codec_name, codec);
+      assertDuration(r);
+    }
   });
 
   it('refuses the browserless audio-only composite (no layout) as unimplemented, naming the way out', async () => {
