@@ -25,6 +25,7 @@ import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
 import { countPulseSinks, type HandlerResult, type MetricsSource } from './http/metrics.js';
 import { Capacity, type RequestKind } from './pool/capacity.js';
+import { roomCompositeKind } from './pool/room-composite-kind.js';
 import { OverloadWatch } from './pool/overload-watch.js';
 import { CpuMonitor } from './pool/cpu-monitor.js';
 import { RecorderProcess } from './pool/recorder-process.js';
@@ -504,21 +505,6 @@ function kindOf(req: RpcStartEgressRequest): RequestKind {
     (r.case === 'web' && r.value.audioOnly) ||
     (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
   return audioOnly ? 'audio_web' : 'web';
-}
-
-/** Room composites (and the unified request's template) are priced apart from web: a template runs a whole room. */
-function roomCompositeKind(req: RpcStartEgressRequest): RequestKind | undefined {
-  const r = req.request;
-  const fields =
-    r.case === 'roomComposite'
-      ? r.value
-      : r.case === 'egress' && r.value.source.case === 'template'
-        ? r.value.source.value
-        : undefined;
-  if (!fields) return undefined;
-  if (!fields.audioOnly) return 'room_composite';
-  // Upstream records an audio-only composite with no page to show on the SDK, without Chrome.
-  return fields.layout === '' && fields.customBaseUrl === '' ? 'sdk_audio_room_composite' : 'audio_room_composite';
 }
 
 function fileField(req: RpcStartEgressRequest): string {
