@@ -24,7 +24,14 @@ import { measureAvSync } from './fixtures/av-sync.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { decodeErrors, probe, type Probe } from './fixtures/media.js';
 import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher.js';
-import { egressClient, stackEnv, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import {
+  egressClient,
+  freePort,
+  stackEnv,
+  startService,
+  waitForStatus,
+  type RunningService,
+} from './fixtures/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Upstream's integration tests allow 300 ms; we hold ourselves to half. */
@@ -214,6 +221,28 @@ describe('room composite egress through a real livekit-server', { timeout: 600_0
         return true;
       },
     );
+  });
+
+  it('fails naming the page when custom_base_url cannot be loaded, without the recorder token', async () => {
+    const closedPort = await freePort();
+    const info = await client.startRoomCompositeEgress(
+      room,
+      new EncodedFileOutput({ filepath: 'rc/unreachable.mp4' }),
+      {
+        customBaseUrl: `http://127.0.0.1:${closedPort}/rec/`,
+      },
+    );
+    const done = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
+    assert.equal(done.status, EgressStatus.EGRESS_FAILED);
+    assert.match(
+      done.error,
+      new RegExp(
+        `^page load failed: net::ERR_CONNECTION_REFUSED at http://127\\.0\\.0\\.1:${closedPort}/rec/\\?layout=`,
+      ),
+    );
+    assert.match(done.error, /token=redacted/);
+    assert.doesNotMatch(done.error, /eyJ/, 'no JWT in the error');
+    assert.equal(done.fileResults.length, 0);
   });
 
   it('records video only: H.264 720p and no audio stream', async () => {
