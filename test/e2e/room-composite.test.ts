@@ -6,14 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import {
   EgressInfo,
   EgressStatus,
   EncodedFileOutput,
   EncodedFileType,
+  ImageOutput,
   Output,
   RoomServiceClient,
+  SegmentedFileOutput,
   StartEgressRequest,
   TemplateSource,
   TwirpError,
@@ -189,6 +193,50 @@ describe('room composite egress through a real livekit-server', { timeout: 600_0
     assert.equal(r.done.roomName, room);
     assertAv720p(r);
     await assertInSync(t, r.location, 7);
+  });
+
+  it('writes HLS segments and images from the same encode as the file', async () => {
+    const r = await record(
+      () =>
+        client.startRoomCompositeEgress(
+          room,
+          {
+            file: new EncodedFileOutput({ filepath: 'rc/multi/{room_name}.mp4' }),
+            segments: new SegmentedFileOutput({ filenamePrefix: 'rc/multi/hls/seg', segmentDuration: 2 }),
+            images: new ImageOutput({
+              filenamePrefix: 'rc/multi/img/snap',
+              captureInterval: 2,
+              width: 320,
+              height: 180,
+            }),
+          },
+          { layout: 'speaker' },
+        ),
+      stopAfter(10_000),
+    );
+    assertAv720p(r);
+    // HLS: a closed playlist whose segments each decode as H.264 + AAC and together last the recording.
+    const seg = r.done.segmentResults[0]!;
+    const lines = (await readFile(seg.playlistLocation, 'utf8')).split('\n').filter(Boolean);
+    assert.ok(lines.includes('#EXT-X-ENDLIST'), 'the playlist is closed');
+    const segments = lines.filter((l) => !l.startsWith('#'));
+    assert.equal(BigInt(segments.length), seg.segmentCount);
+    assert.ok(segments.length >= 4, `${segments.length} segments`);
+    let total = 0;
+    for (const name of segments) {
+      const m = await probe(path.join(path.dirname(seg.playlistLocation), name));
+      assert.deepEqual([m.video?.codec_name, m.audio?.codec_name], ['h264', 'aac'], name);
+      total += m.durationSec;
+    }
+    assert.ok(Math.abs(total - r.wallSec) <= DURATION_SLACK_S, `segments hold ${total} s of ${r.wallSec} s`);
+    // Images: JPEGs at the requested size, as many as ImagesInfo says.
+    const img = r.done.imageResults[0]!;
+    const dir = path.dirname(img.filenamePrefix);
+    const jpegs = (await readdir(dir)).filter((f) => f.endsWith('.jpeg')).sort();
+    assert.equal(BigInt(jpegs.length), img.imageCount);
+    assert.ok(jpegs.length >= 4, `${jpegs.length} images`);
+    const im = await probe(path.join(dir, jpegs[0]!));
+    assert.deepEqual([im.video?.codec_name, im.video?.width, im.video?.height], ['mjpeg', 320, 180]);
   });
 
   it('records audio only through the template (layout set): OGG/Opus by default, or MP4/AAC', async () => {
