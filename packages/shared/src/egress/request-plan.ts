@@ -113,7 +113,10 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
     return { ...base, source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
-  throw new EgressError('unimplemented', `request: ${r.case} egress is not supported yet; only web is`);
+  throw new EgressError(
+    'unimplemented',
+    `request: ${r.case} egress is not supported yet; only web and room composite are`,
+  );
 }
 
 /** The room a request records: its own room_name, else the rpc request's. */
