@@ -28,7 +28,7 @@ interface Session {
   endings: string[];
 }
 
-describe('WebRecording', { timeout: 120_000 }, () => {
+describe('WebRecording', { timeout: 240_000 }, () => {
   let page: TestPageServer;
   const plans: RecordingPlan[] = [];
 
@@ -169,10 +169,11 @@ describe('WebRecording', { timeout: 120_000 }, () => {
 
   it('ends ABORTED "Start signal not received" when stopped before the signal', async () => {
     const s = session({}, { source: { awaitStartSignal: true } });
+    // Stopped once the page has loaded, while it has not printed the signal.
+    const loaded = new Promise<void>((resolve) => s.rec.on('stage', (name) => name === 'page' && resolve()));
     const started = s.rec.start();
-    const loaded = (): boolean => s.log.some((l) => l.includes('console.') || l.includes('[chromium]'));
-    for (let i = 0; i < 100 && !loaded(); i++) await delay(50);
-    await delay(1000);
+    await Promise.race([loaded, delay(30_000)]);
+    await delay(500);
     s.rec.stop('StopEgress API');
     await assert.rejects(started, { code: 'failed_precondition', message: 'Start signal not received' });
     const info = await s.rec.ended;
@@ -201,6 +202,30 @@ describe('WebRecording', { timeout: 120_000 }, () => {
     assert.equal(info.state, 'failed');
     assert.deepEqual(info.error, { code: 'failed_precondition', message: 'template error: Room not found' });
     await finished(s, info);
+  });
+
+  it('fails with the text of a div.error that appears while waiting for the start signal', async () => {
+    const s = session(
+      { error: 'could not connect to the room: bad token', errorAfterMs: 500 },
+      {
+        source: { awaitStartSignal: true },
+      },
+    );
+    await assert.rejects(s.rec.start(), { message: 'template error: could not connect to the room: bad token' });
+    const info = await s.rec.ended;
+    assert.equal(info.state, 'failed');
+    assert.equal(info.error?.code, 'failed_precondition');
+    await finished(s, info);
+  });
+
+  it('fails with the text of a div.error that appears while recording, and still delivers the file', async () => {
+    const s = session({ error: 'lost the room', errorAfterMs: 3000 });
+    await s.rec.start();
+    const info = await s.rec.ended;
+    assert.equal(info.state, 'failed');
+    assert.deepEqual(info.error, { code: 'failed_precondition', message: 'template error: lost the room' });
+    const probe = await finished(s, info);
+    assert.ok(probe && probe.durationMs >= 1500, `duration ${probe?.durationMs}`);
   });
 
   it('fails naming the HTTP status of a page that does not load', async () => {

@@ -315,6 +315,9 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     chromium.on('endRecording', () => this.stop(SOURCE_CLOSED));
     chromium.on('disconnected', (why) => this.died(why));
     chromium.on('crashed', (why) => this.died(why));
+    // Upstream checks div.error once, at load; a template that fails later (a bad token, an unreachable
+    // server) would otherwise wait for a start signal forever, or record its error page.
+    chromium.on('templateError', (text) => this.fail(errors.failedPrecondition(`template error: ${text}`)));
     if (this.ending) return false;
 
     await timed('page', () => this.untilEnd(chromium.load(plan.source.url, this.pageLoadTimeoutMs)));

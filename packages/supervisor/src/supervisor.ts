@@ -5,6 +5,7 @@ import {
   assertDestinationWritable,
   errors,
   planFromRequest,
+  roomNameOf,
   type EgressConfig,
   type Logger,
   type RecordingPlan,
@@ -24,6 +25,7 @@ import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
 import { countPulseSinks, type HandlerResult, type MetricsSource } from './http/metrics.js';
 import { Capacity, type RequestKind } from './pool/capacity.js';
+import { roomCompositeKind } from './pool/room-composite-kind.js';
 import { OverloadWatch } from './pool/overload-watch.js';
 import { CpuMonitor } from './pool/cpu-monitor.js';
 import { RecorderProcess } from './pool/recorder-process.js';
@@ -181,7 +183,7 @@ export class Supervisor implements MetricsSource {
     const { config, log } = this.opts;
     if (this.draining) throw errors.unavailable('server is shutting down');
     if (this.active.has(req.egressId)) throw errors.alreadyExists('egress');
-    const plan = planFromRequest(req, {
+    const plan = await planFromRequest(req, {
       tmpRoot: config.tmp_dir,
       localOutputDir: config.local_output_dir,
       chrome: {
@@ -202,6 +204,12 @@ export class Supervisor implements MetricsSource {
         disallow_local_storage: config.disallow_local_storage,
       },
       ...(config.backup ? { backup: config.backup } : {}),
+      room: {
+        apiKey: config.api_key,
+        apiSecret: config.api_secret,
+        wsUrl: config.ws_url,
+        templateBase: config.template_base,
+      },
     });
     // An upload's local copy is only a fallback; a local file must be writable where it goes.
     if (plan.outputs.file && !plan.outputs.file.upload) {
@@ -216,7 +224,7 @@ export class Supervisor implements MetricsSource {
     this.capacity.reserve(req.egressId, kind);
     const egLog = log.child({ egressID: req.egressId });
     // A copy: the plan was built from the request, and the info's copy gets its stream keys redacted.
-    const info = startingInfo(req.egressId, req.roomId, req.roomName, {
+    const info = startingInfo(req.egressId, req.roomId, roomNameOf(req), {
       ...req.request,
       value: (req.request.value as { clone(): unknown } | undefined)?.clone(),
     } as EgressInfo['request']);
@@ -497,6 +505,8 @@ function resultOf(end: EgressInfo, draining: boolean): HandlerResult {
 
 function kindOf(req: RpcStartEgressRequest): RequestKind {
   const r = req.request;
+  const composite = roomCompositeKind(req);
+  if (composite) return composite;
   const audioOnly =
     (r.case === 'web' && r.value.audioOnly) ||
     (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
@@ -504,5 +514,7 @@ function kindOf(req: RpcStartEgressRequest): RequestKind {
 }
 
 function fileField(req: RpcStartEgressRequest): string {
-  return req.request.case === 'egress' ? 'egress.outputs[0].filepath' : 'web.file_outputs[0].filepath';
+  if (req.request.case === 'egress') return 'egress.outputs[0].filepath';
+  if (req.request.case === 'roomComposite') return 'room_composite.file_outputs[0].filepath';
+  return 'web.file_outputs[0].filepath';
 }

@@ -141,6 +141,37 @@ describe('Chromium', () => {
     }
   });
 
+  it('reports a div.error that appears after load, once, with its text', async () => {
+    const chromium = await Chromium.launch(opts());
+    try {
+      const errors: string[] = [];
+      chromium.on('templateError', (text) => errors.push(text));
+      await chromium.load(page.urlFor({ error: 'could not connect to the room: bad token', errorAfterMs: 300 }));
+      assert.deepEqual(errors, [], 'no error at load');
+      for (let i = 0; i < 100 && errors.length === 0; i++) await delay(50);
+      assert.deepEqual(errors, ['could not connect to the room: bad token']);
+      // Unrelated DOM changes after it do not report it again.
+      await chromium.page.evaluate(() => document.body.appendChild(document.createElement('p')));
+      await delay(200);
+      assert.equal(errors.length, 1);
+    } finally {
+      await chromium.close();
+    }
+  });
+
+  it('leaves a page token out of load errors', async () => {
+    const chromium = await Chromium.launch(opts());
+    try {
+      await assert.rejects(chromium.load('http://127.0.0.1:9/?layout=grid&token=secret-jwt'), (err: Error) => {
+        assert.match(err.message, /page load failed: net::ERR_/);
+        assert.ok(!err.message.includes('secret-jwt'), err.message);
+        return true;
+      });
+    } finally {
+      await chromium.close();
+    }
+  });
+
   it('reports its own death as a disconnect', async () => {
     const o = opts();
     const chromium = await Chromium.launch(o);

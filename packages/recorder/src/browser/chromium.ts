@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { connect, type Browser, type ConnectionTransport, type ConsoleMessage, type Page } from 'puppeteer-core';
 import treeKill from 'tree-kill';
-import { EgressError, type ChromePlan } from '@egress/shared';
+import { EgressError, redactUrlToken, type ChromePlan } from '@egress/shared';
 import { delay, descendantsOf, describeExit, exitOf, isRunning, pidAlive, tailOutput } from '../media/process.js';
 
 /** Where and how Chromium runs. */
@@ -41,6 +41,8 @@ export interface ChromiumEvents {
   disconnected: [why: string];
   /** The recorded page's renderer crashed (out of memory, say): the screen now shows a sad tab. */
   crashed: [why: string];
+  /** A non-empty `div.error` appeared on the page (at load or any time after): the page's own failure. */
+  templateError: [text: string];
 }
 
 /** The signals a page prints to the console (upstream's template SDK protocol). */
@@ -49,6 +51,29 @@ const END_SIGNAL = 'END_RECORDING';
 
 const CLOSE_GRACE_MS = 2000;
 
+/** The page-side function the div.error watcher calls; a name no page would pick. */
+const ERROR_DIV_BINDING = '__egressErrorDiv';
+
+/**
+ * Runs in every document the page loads: reports each new non-empty `div.error` text through the binding.
+ * A template shows its failures (bad token, unreachable server) that way, often long after the load event.
+ */
+function watchErrorDiv(binding: string): void {
+  let reported = '';
+  const check = (): void => {
+    const div = document.querySelector('div.error');
+    const text = div instanceof HTMLElement ? div.innerText.trim() : '';
+    if (!text || text === reported) return;
+    reported = text;
+    (window as unknown as Record<string, (t: string) => void>)[binding]?.(text);
+  };
+  new MutationObserver(check).observe(document, { subtree: true, childList: true, characterData: true });
+}
+
+/** An error text with the page URL in it as errors may show it: without a `token` query value. */
+export function redactPageToken(text: string, url: string): string {
+  return text.split(url).join(redactUrlToken(url));
+}
 /** Chromium's command line (without the executable). Flags in `chrome.extraFlags` replace ours by name. */
 export function chromiumArgs(
   options: Omit<ChromiumOptions, 'log' | 'launchTimeoutMs' | 'pulseSink' | 'display'>,
@@ -141,6 +166,7 @@ class PipeTransport implements ConnectionTransport {
 /** A running Chromium with the page to record. */
 export class Chromium extends EventEmitter<ChromiumEvents> {
   private closing: Promise<void> | undefined;
+  private watchingErrors: Promise<void> | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -219,11 +245,13 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
     let status: number | undefined;
     let statusText = '';
     try {
+      await this.watchErrorDiv();
       const response = await this.page.goto(url, { waitUntil: 'load', timeout: timeoutMs });
       status = response?.status();
       statusText = response?.statusText() ?? '';
     } catch (err) {
-      throw new EgressError('unavailable', `page load failed: ${err instanceof Error ? err.message : String(err)}`);
+      const why = redactPageToken(err instanceof Error ? err.message : String(err), url);
+      throw new EgressError('unavailable', `page load failed: ${why}`);
     }
     if (status !== undefined && status >= 400) {
       throw new EgressError('unavailable', `page load failed: HTTP ${status}${statusText ? ` ${statusText}` : ''}`);
@@ -233,6 +261,18 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
       return div instanceof HTMLElement ? div.innerText.trim() : '';
     });
     if (templateError) throw new EgressError('failed_precondition', `template error: ${templateError}`);
+  }
+
+  /** Installs the div.error watcher for every document this page will load; once. */
+  private watchErrorDiv(): Promise<void> {
+    this.watchingErrors ??= (async () => {
+      await this.page.exposeFunction(ERROR_DIV_BINDING, (text: string) => {
+        this.log(`div.error: ${text}`);
+        if (!this.closing) this.emit('templateError', String(text));
+      });
+      await this.page.evaluateOnNewDocument(watchErrorDiv, ERROR_DIV_BINDING);
+    })();
+    return this.watchingErrors;
   }
 
   /** Closes Chromium and makes sure its whole process tree is gone; idempotent, never hangs. */

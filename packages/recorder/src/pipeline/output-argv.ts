@@ -110,7 +110,9 @@ export function buildOutputBranches(
   if (file) {
     argv.push(...fileMuxer(file.fileType, file.path));
     if (video) argv.push('venc.', '!', 'queue', '!', 'h264parse', '!', `${ELEMENT.fileMux}.`);
-    if (audio) argv.push(`a_${fileCodec}.`, '!', 'queue', '!', `${ELEMENT.fileMux}.`);
+    // oggmux links an untyped request to its first pad template (Theora video), which Opus then cannot reach.
+    const audioPad = file.fileType === 'ogg' ? 'audio_%u' : '';
+    if (audio) argv.push(`a_${fileCodec}.`, '!', 'queue', '!', `${ELEMENT.fileMux}.${audioPad}`);
   }
   if (segments) {
     argv.push(

@@ -89,7 +89,7 @@ describe('buildWebPipeline', () => {
     const ogg = text(
       buildWebPipeline(input({ source: audioOnly, outputs: { file: { fileType: 'ogg', path: '/t/c.ogg' } } })),
     );
-    assert.match(ogg, / oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\.$/);
+    assert.match(ogg, / oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\.audio_%u$/);
     assert.match(
       ogg,
       /audio\/x-raw,rate=48000,channels=2 ! opusenc bitrate=128000 ! opusparse ! tee name=a_opus oggmux/,

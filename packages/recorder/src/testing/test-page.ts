@@ -14,6 +14,8 @@ export interface TestPageOptions {
   endSignalAfterMs?: number;
   /** Render `<div class="error">` with this text instead of the animation. */
   error?: string;
+  /** With `error`: animate as usual and add the `div.error` this many ms after load (a template failing late). */
+  errorAfterMs?: number;
   /** Answer with this HTTP status (and a short body) instead of the page. */
   status?: number;
 }
@@ -31,7 +33,7 @@ const PAGE = (opts: TestPageOptions): string => `<!doctype html>
 <html><head><meta charset="utf-8"><title>egress test page</title>
 <style>html,body{margin:0;height:100%;overflow:hidden;background:#000}canvas{display:block}</style>
 </head><body>
-${opts.error !== undefined ? `<div class="error">${escapeHtml(opts.error)}</div>` : '<canvas id="c"></canvas>'}
+${opts.error !== undefined && opts.errorAfterMs === undefined ? `<div class="error">${escapeHtml(opts.error)}</div>` : '<canvas id="c"></canvas>'}
 <script>
 const canvas = document.getElementById('c');
 if (canvas) {
@@ -62,6 +64,12 @@ if (canvas) {
 }
 ${opts.startSignalAfterMs !== undefined ? `setTimeout(() => console.log('START_RECORDING'), ${opts.startSignalAfterMs});` : ''}
 ${opts.endSignalAfterMs !== undefined ? `setTimeout(() => console.log('END_RECORDING'), ${opts.endSignalAfterMs});` : ''}
+${
+  opts.error !== undefined && opts.errorAfterMs !== undefined
+    ? `setTimeout(() => { const d = document.createElement('div'); d.className = 'error';
+  d.textContent = ${JSON.stringify(opts.error).replace(/</g, '\\u003c')}; document.body.appendChild(d); }, ${opts.errorAfterMs});`
+    : ''
+}
 </script></body></html>`;
 
 function escapeHtml(text: string): string {
@@ -86,6 +94,8 @@ export async function startTestPage(): Promise<TestPageServer> {
     const start = intParam(params, 'start');
     const end = intParam(params, 'end');
     const error = params.get('error');
+    const errorAfter = intParam(params, 'errorAfter');
+    if (errorAfter !== undefined) opts.errorAfterMs = errorAfter;
     if (start !== undefined) opts.startSignalAfterMs = start;
     if (end !== undefined) opts.endSignalAfterMs = end;
     if (error !== null) opts.error = error;
@@ -104,6 +114,7 @@ export async function startTestPage(): Promise<TestPageServer> {
       if (options.startSignalAfterMs !== undefined) q.set('start', String(options.startSignalAfterMs));
       if (options.endSignalAfterMs !== undefined) q.set('end', String(options.endSignalAfterMs));
       if (options.error !== undefined) q.set('error', options.error);
+      if (options.errorAfterMs !== undefined) q.set('errorAfter', String(options.errorAfterMs));
       if (options.status !== undefined) q.set('status', String(options.status));
       const qs = q.toString();
       return qs ? `${url}?${qs}` : url;

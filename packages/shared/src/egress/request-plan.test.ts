@@ -39,8 +39,8 @@ const web = (w: Partial<WebEgressRequest>): StartRequestLike => ({
   request: { case: 'web', value: new WebEgressRequest({ url: 'http://127.0.0.1:8000/', ...w }) },
 });
 
-function rejects(fn: () => unknown, code: string, fieldText: string) {
-  assert.throws(fn, (err: unknown) => {
+async function rejects(fn: () => Promise<unknown>, code: string, fieldText: string) {
+  await assert.rejects(fn, (err: unknown) => {
     assert.ok(err instanceof EgressError);
     assert.equal(err.code, code);
     assert.match(err.message, new RegExp(fieldText.replace(/[.[\]]/g, '\\$&')));
@@ -48,8 +48,8 @@ function rejects(fn: () => unknown, code: string, fieldText: string) {
   });
 }
 
-test('a web request with one MP4 file becomes a plan with defaults', () => {
-  const plan = planFromRequest(
+test('a web request with one MP4 file becomes a plan with defaults', async () => {
+  const plan = await planFromRequest(
     web({ fileOutputs: [new EncodedFileOutput({ filepath: 'rec/{time}.mp4' })], awaitStartSignal: true }),
     ctx,
   );
@@ -63,8 +63,8 @@ test('a web request with one MP4 file becomes a plan with defaults', () => {
   );
 });
 
-test('the deprecated single output and presets are honoured', () => {
-  const plan = planFromRequest(
+test('the deprecated single output and presets are honoured', async () => {
+  const plan = await planFromRequest(
     web({
       output: { case: 'file', value: new EncodedFileOutput({ filepath: '/abs/x.mp4' }) },
       options: { case: 'preset', value: EncodingOptionsPreset.H264_1080P_30 },
@@ -75,8 +75,8 @@ test('the deprecated single output and presets are honoured', () => {
   assert.deepEqual([plan.encoding.width, plan.encoding.x264Preset], [1920, 'superfast']);
 });
 
-test('the unified request with a WebSource maps to the same plan', () => {
-  const plan = planFromRequest(
+test('the unified request with a WebSource maps to the same plan', async () => {
+  const plan = await planFromRequest(
     {
       egressId: 'EG_u',
       roomId: '',
@@ -94,25 +94,25 @@ test('the unified request with a WebSource maps to the same plan', () => {
   assert.equal(plan.outputs.file?.destination, '/srv/out/u.mp4');
 });
 
-test('the output lists win over the deprecated single output, as SDKs set both', () => {
+test('the output lists win over the deprecated single output, as SDKs set both', async () => {
   const same = new EncodedFileOutput({ filepath: 'both.mp4' });
-  const plan = planFromRequest(web({ output: { case: 'file', value: same }, fileOutputs: [same] }), ctx);
+  const plan = await planFromRequest(web({ output: { case: 'file', value: same }, fileOutputs: [same] }), ctx);
   assert.equal(plan.outputs.file?.destination, '/srv/out/both.mp4');
 });
 
-test('bad requests are invalid_argument naming the field', () => {
-  rejects(() => planFromRequest(web({}), ctx), 'invalid_argument', 'web.outputs');
-  rejects(
+test('bad requests are invalid_argument naming the field', async () => {
+  await rejects(() => planFromRequest(web({}), ctx), 'invalid_argument', 'web.outputs');
+  await rejects(
     () => planFromRequest(web({ url: 'file:///etc/passwd', fileOutputs: [new EncodedFileOutput()] }), ctx),
     'invalid_argument',
     'web.url',
   );
-  rejects(
+  await rejects(
     () => planFromRequest(web({ url: 'not a url', fileOutputs: [new EncodedFileOutput()] }), ctx),
     'invalid_argument',
     'web.url',
   );
-  rejects(
+  await rejects(
     () =>
       planFromRequest(
         web({
@@ -124,7 +124,7 @@ test('bad requests are invalid_argument naming the field', () => {
     'invalid_argument',
     'web.preset',
   );
-  rejects(
+  await rejects(
     () =>
       planFromRequest(
         web({
@@ -136,7 +136,7 @@ test('bad requests are invalid_argument naming the field', () => {
     'invalid_argument',
     'web.advanced.width',
   );
-  rejects(
+  await rejects(
     () =>
       planFromRequest(
         web({
@@ -148,24 +148,24 @@ test('bad requests are invalid_argument naming the field', () => {
     'invalid_argument',
     'web.advanced.video_codec',
   );
-  rejects(
+  await rejects(
     () => planFromRequest({ ...web({ fileOutputs: [new EncodedFileOutput()] }), egressId: 'EG bad/../' }, ctx),
     'invalid_argument',
     'egress_id',
   );
 });
 
-test('what is not built yet is unimplemented, not silently dropped', () => {
-  rejects(
+test('what is not built yet is unimplemented, not silently dropped', async () => {
+  await rejects(
     () => planFromRequest({ egressId: 'EG_x', roomId: '', roomName: '', request: { case: 'track', value: {} } }, ctx),
     'unimplemented',
     'track',
   );
 });
 
-test("uploads: the output's own, else the request's, else the config's storage; local disk needs none", () => {
+test("uploads: the output's own, else the request's, else the config's storage; local disk needs none", async () => {
   const s3 = (bucket: string) => new S3Upload({ bucket, accessKey: 'k', secret: 's', region: 'r' });
-  const segPlan = planFromRequest(
+  const segPlan = await planFromRequest(
     web({
       segmentOutputs: [new SegmentedFileOutput({ filenamePrefix: 'hls/a', output: { case: 's3', value: s3('own') } })],
     }),
@@ -173,7 +173,7 @@ test("uploads: the output's own, else the request's, else the config's storage; 
   );
   assert.equal(segPlan.outputs.segments?.upload?.storage.s3?.bucket, 'own');
   assert.equal(segPlan.outputs.segments?.upload?.key, 'hls');
-  const v2 = planFromRequest(
+  const v2 = await planFromRequest(
     {
       egressId: 'EG_v2',
       roomId: '',
@@ -198,10 +198,10 @@ test("uploads: the output's own, else the request's, else the config's storage; 
   assert.deepEqual([v2.outputs.file?.upload?.storage.s3?.bucket, v2.outputs.file?.upload?.key], ['request', 'a/b.mp4']);
   assert.equal(v2.outputs.images?.[0]?.upload?.storage.s3?.bucket, 'per-output');
   assert.ok(v2.backup, 'the config backup goes with a plan that uploads');
-  const local = planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'x.mp4' })] }), ctx);
+  const local = await planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'x.mp4' })] }), ctx);
   assert.equal(local.outputs.file?.upload, undefined);
   assert.equal(local.backup, undefined);
-  rejects(
+  await rejects(
     () =>
       planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'x.mp4' })] }), {
         ...ctx,
@@ -212,8 +212,8 @@ test("uploads: the output's own, else the request's, else the config's storage; 
   );
 });
 
-test('stream, segment and image outputs become one plan sharing the encode', () => {
-  const plan = planFromRequest(
+test('stream, segment and image outputs become one plan sharing the encode', async () => {
+  const plan = await planFromRequest(
     {
       ...web({
         fileOutputs: [new EncodedFileOutput({ filepath: 'rec/{room_name}.mp4' })],
@@ -263,7 +263,7 @@ test('stream, segment and image outputs become one plan sharing the encode', () 
   ]);
   assert.deepEqual(plan.limits, { streamMaxDurationMs: 5000 });
   // Defaults: 4 s segments, images every 10 s at the capture size.
-  const defaults = planFromRequest(
+  const defaults = await planFromRequest(
     web({ segmentOutputs: [new SegmentedFileOutput({ filenamePrefix: 'a' })], imageOutputs: [new ImageOutput()] }),
     ctx,
   );
@@ -272,19 +272,23 @@ test('stream, segment and image outputs become one plan sharing the encode', () 
   assert.equal(defaults.outputs.images?.[0]?.width, defaults.encoding.width);
 });
 
-test('bad stream, segment and image outputs are invalid_argument naming the field, keys redacted', () => {
+test('bad stream, segment and image outputs are invalid_argument naming the field, keys redacted', async () => {
   const streams = (urls: string[], protocol = StreamProtocol.DEFAULT_PROTOCOL) =>
     planFromRequest(web({ streamOutputs: [new StreamOutput({ protocol, urls })] }), ctx);
-  rejects(() => streams([]), 'invalid_argument', 'web.stream_outputs[0].urls');
-  rejects(() => streams(['http://x/a/b']), 'invalid_argument', 'web.stream_outputs[0].urls[0]');
-  rejects(() => streams(['rtmp://h/a/k', 'srt://h:1']), 'invalid_argument', 'web.stream_outputs[0].urls[1]');
-  rejects(() => streams(['rtmp://h/a/k', 'rtmp://h/a/k']), 'invalid_argument', 'listed twice');
-  rejects(() => streams(['ws://h/x'], StreamProtocol.WEBSOCKET), 'invalid_argument', 'web.stream_outputs[0].protocol');
-  assert.throws(
+  await rejects(() => streams([]), 'invalid_argument', 'web.stream_outputs[0].urls');
+  await rejects(() => streams(['http://x/a/b']), 'invalid_argument', 'web.stream_outputs[0].urls[0]');
+  await rejects(() => streams(['rtmp://h/a/k', 'srt://h:1']), 'invalid_argument', 'web.stream_outputs[0].urls[1]');
+  await rejects(() => streams(['rtmp://h/a/k', 'rtmp://h/a/k']), 'invalid_argument', 'listed twice');
+  await rejects(
+    () => streams(['ws://h/x'], StreamProtocol.WEBSOCKET),
+    'invalid_argument',
+    'web.stream_outputs[0].protocol',
+  );
+  await assert.rejects(
     () => streams(['rtmp://h/onlyonesecretsegment']),
     (e: unknown) => e instanceof Error && !e.message.includes('onlyonesecretsegment'),
   );
-  rejects(
+  await rejects(
     () =>
       planFromRequest(
         web({
@@ -295,12 +299,12 @@ test('bad stream, segment and image outputs are invalid_argument naming the fiel
     'invalid_argument',
     'web.stream_outputs[1]',
   );
-  rejects(
+  await rejects(
     () => planFromRequest(web({ segmentOutputs: [new SegmentedFileOutput({ segmentDuration: -1 })] }), ctx),
     'invalid_argument',
     'web.segment_outputs[0].segment_duration',
   );
-  rejects(
+  await rejects(
     () =>
       planFromRequest(
         web({ segmentOutputs: [new SegmentedFileOutput({ filenamePrefix: 'a/x', livePlaylistName: 'b/live.m3u8' })] }),
@@ -309,12 +313,12 @@ test('bad stream, segment and image outputs are invalid_argument naming the fiel
     'invalid_argument',
     'web.segment_outputs[0].live_playlist_name',
   );
-  rejects(
+  await rejects(
     () => planFromRequest(web({ imageOutputs: [new ImageOutput({ width: 15 })] }), ctx),
     'invalid_argument',
     'web.image_outputs[0].width',
   );
-  rejects(
+  await rejects(
     () => planFromRequest(web({ audioOnly: true, imageOutputs: [new ImageOutput()] }), ctx),
     'invalid_argument',
     'image outputs need video',
@@ -338,14 +342,14 @@ test('destination checks find unwritable places before anything starts', async (
   }
 });
 
-test('file types: audio only defaults to OGG/Opus at 48 kHz, MP3 on request, MP4 with video', () => {
-  const audio = planFromRequest(
+test('file types: audio only defaults to OGG/Opus at 48 kHz, MP3 on request, MP4 with video', async () => {
+  const audio = await planFromRequest(
     web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ filepath: 'a.mp4' })] }),
     ctx,
   );
   assert.deepEqual(audio.outputs.file, { fileType: 'ogg', destination: '/srv/out/a.ogg', manifest: true });
   assert.deepEqual([audio.encoding.audioCodec, audio.encoding.audioFrequency], ['opus', 48000]);
-  const mp3 = planFromRequest(
+  const mp3 = await planFromRequest(
     web({
       audioOnly: true,
       fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP3, filepath: 'b', disableManifest: true })],
@@ -354,23 +358,23 @@ test('file types: audio only defaults to OGG/Opus at 48 kHz, MP3 on request, MP4
   );
   assert.deepEqual(mp3.outputs.file, { fileType: 'mp3', destination: '/srv/out/b.mp3', manifest: false });
   assert.deepEqual([mp3.encoding.audioCodec, mp3.encoding.audioFrequency], ['mp3', 44100]);
-  const av = planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'c.ogg' })] }), ctx);
+  const av = await planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'c.ogg' })] }), ctx);
   assert.deepEqual(av.outputs.file, { fileType: 'mp4', destination: '/srv/out/c.mp4', manifest: true });
   assert.equal(av.encoding.audioCodec, 'aac');
-  const audioMp4 = planFromRequest(
+  const audioMp4 = await planFromRequest(
     web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP4 })] }),
     ctx,
   );
   assert.equal(audioMp4.encoding.audioCodec, 'aac');
 });
 
-test('file types that cannot hold the request are invalid_argument naming the field', () => {
-  rejects(
+test('file types that cannot hold the request are invalid_argument naming the field', async () => {
+  await rejects(
     () => planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.OGG })] }), ctx),
     'invalid_argument',
     'web.file_outputs[0].file_type',
   );
-  rejects(
+  await rejects(
     () =>
       planFromRequest(
         web({
@@ -383,7 +387,7 @@ test('file types that cannot hold the request are invalid_argument naming the fi
     'invalid_argument',
     'web.advanced.audio_codec',
   );
-  rejects(
+  await rejects(
     () => planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ fileType: 7 as EncodedFileType })] }), ctx),
     'invalid_argument',
     'web.file_outputs[0].file_type',

@@ -2,21 +2,29 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { StartEgressRequest, WebEgressRequest } from '@livekit/protocol';
+import type { RoomCompositeEgressRequest, StartEgressRequest, WebEgressRequest } from '@livekit/protocol';
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
+import { assertHttpUrl } from './http-url.js';
 import { planOutputs, type RequestOutput } from './outputs-plan.js';
 import type { StorageConfig } from '../config/schema.js';
 import type { StorageDefaults } from './storage-request.js';
 import type { ChromePlan, EncodingPlan, OutputsPlan, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from './plan.js';
+import { roomCompositeSource, type RoomCompositeFields } from './room-composite.js';
+
+export { assertHttpUrl };
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
   egressId: string;
   roomId: string;
   roomName: string;
+  /** A recorder token and LiveKit URL the server chose; livekit-server leaves both empty. */
+  token?: string;
+  wsUrl?: string;
   request:
     | { case: 'web'; value: WebEgressRequest }
+    | { case: 'roomComposite'; value: RoomCompositeEgressRequest }
     | { case: 'egress'; value: StartEgressRequest }
     | { case: string | undefined; value?: unknown };
 }
@@ -33,12 +41,25 @@ export interface PlanContext {
   storage?: StorageDefaults;
   /** Config `backup:` storage. */
   backup?: StorageConfig;
+  /** What a room composite needs to join its room; without it room composites are refused. */
+  room?: RoomJoinContext;
+}
+
+/** Config api_key, api_secret, ws_url and template_base: how the recorder's page joins a room. */
+export interface RoomJoinContext {
+  apiKey: string;
+  apiSecret: string;
+  wsUrl: string;
+  templateBase: string;
 }
 
 const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Validates a StartEgress request and builds the recorder's plan; throws invalid_argument naming the field. */
-export function planFromRequest(req: StartRequestLike, ctx: PlanContext): RecordingPlan {
+/**
+ * Validates a StartEgress request and builds the recorder's plan; rejects with invalid_argument naming the field.
+ * Async because a room composite's recorder token is signed here.
+ */
+export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): Promise<RecordingPlan> {
   if (!EGRESS_ID.test(req.egressId)) {
     throw errors.invalidArgument('egress_id', req.egressId, 'must be 1-64 letters, digits, "_" or "-"');
   }
@@ -53,25 +74,19 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
     chrome: ctx.chrome,
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
   };
-  const filename = { roomName: req.roomName, roomId: req.roomId, identifier: req.roomName || 'web', now };
+  const roomName = roomNameOf(req);
+  const filename = { roomName, roomId: req.roomId, identifier: roomName || 'web', now };
   const r = req.request;
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;
     const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');
-    const outputs = planOutputs(webOutputs(web), source, 'web.outputs', { ...ctx, filename });
+    const outputs = planOutputs(legacyOutputs(web, 'web'), source, 'web.outputs', { ...ctx, filename });
     const encoding = encodingFromRequest(web.options, 'web', outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === 'egress') {
     const eg = r.value as StartEgressRequest;
-    if (eg.source.case !== 'web') {
-      throw new EgressError(
-        'unimplemented',
-        `egress.source: ${eg.source.case ?? '(none)'} sources are not supported yet; only web is`,
-      );
-    }
-    const w = eg.source.value;
-    const source = webSource(w.url, w.audioOnly, w.videoOnly, w.awaitStartSignal, 'egress.web');
+    const source = await unifiedSource(eg, req, ctx);
     const list: RequestOutput[] = eg.outputs.map((o, i) => {
       const at = `egress.outputs[${i}]`;
       const storage = o.storage?.provider.case
@@ -97,23 +112,49 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
     const encoding = encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
+  if (r.case === 'roomComposite') {
+    const rc = r.value as RoomCompositeEgressRequest;
+    const source = await templateSource(rc, req, ctx, 'room_composite');
+    const outputs = planOutputs(legacyOutputs(rc, 'room_composite'), source, 'room_composite.outputs', {
+      ...ctx,
+      filename,
+    });
+    const encoding = encodingFromRequest(rc.options, 'room_composite', outputs.file?.fileType);
+    return { ...base, source, encoding, outputs: fitImages(outputs, encoding) };
+  }
   if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
-  throw new EgressError('unimplemented', `request: ${r.case} egress is not supported yet; only web is`);
+  throw new EgressError(
+    'unimplemented',
+    `request: ${r.case} egress is not supported yet; only web and room composite are`,
+  );
 }
 
-/** A web request's outputs; SDKs fill both the deprecated single output and the lists, and the lists win. */
-function webOutputs(web: WebEgressRequest): RequestOutput[] {
+/** The room a request records: its own room_name, else the rpc request's. */
+export function roomNameOf(req: StartRequestLike): string {
+  const inner = req.request.value as { roomName?: unknown } | undefined;
+  return (typeof inner?.roomName === 'string' && inner.roomName) || req.roomName;
+}
+
+/**
+ * A web or room composite request's outputs (`field` is `web` or `room_composite`); SDKs fill both the
+ * deprecated single output and the lists, and the lists win.
+ */
+function legacyOutputs(req: WebEgressRequest | RoomCompositeEgressRequest, field: string): RequestOutput[] {
   const lists: RequestOutput[] = [
-    ...web.fileOutputs.map((value, i) => ({ kind: 'file' as const, value, at: `web.file_outputs[${i}]` })),
-    ...web.streamOutputs.map((value, i) => ({ kind: 'stream' as const, value, at: `web.stream_outputs[${i}]` })),
-    ...web.segmentOutputs.map((value, i) => ({ kind: 'segments' as const, value, at: `web.segment_outputs[${i}]` })),
-    ...web.imageOutputs.map((value, i) => ({ kind: 'images' as const, value, at: `web.image_outputs[${i}]` })),
+    ...req.fileOutputs.map((value, i) => ({ kind: 'file' as const, value, at: `${field}.file_outputs[${i}]` })),
+    ...req.streamOutputs.map((value, i) => ({ kind: 'stream' as const, value, at: `${field}.stream_outputs[${i}]` })),
+    ...req.segmentOutputs.map((value, i) => ({
+      kind: 'segments' as const,
+      value,
+      at: `${field}.segment_outputs[${i}]`,
+    })),
+    ...req.imageOutputs.map((value, i) => ({ kind: 'images' as const, value, at: `${field}.image_outputs[${i}]` })),
   ];
   if (lists.length > 0) return lists;
-  const o = web.output;
-  if (o.case === 'file') return [{ kind: 'file', value: o.value, at: 'web.file' }];
-  if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: 'web.stream' }];
-  if (o.case === 'segments') return [{ kind: 'segments', value: o.value, at: 'web.segments' }];
+  const o = req.output;
+  if (o.case === 'file') return [{ kind: 'file', value: o.value, at: `${field}.file` }];
+  if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: `${field}.stream` }];
+  if (o.case === 'segments') return [{ kind: 'segments', value: o.value, at: `${field}.segments` }];
   return [];
 }
 
@@ -121,6 +162,61 @@ function webOutputs(web: WebEgressRequest): RequestOutput[] {
 function backupFor(outputs: OutputsPlan, ctx: PlanContext): { backup?: StorageConfig } {
   const uploads = !!outputs.file?.upload || !!outputs.segments?.upload || !!outputs.images?.some((i) => i.upload);
   return uploads && ctx.backup ? { backup: ctx.backup } : {};
+}
+
+/** The unified request's source: a web page, or a room composite template (`egress.template`). */
+async function unifiedSource(eg: StartEgressRequest, req: StartRequestLike, ctx: PlanContext): Promise<WebSourcePlan> {
+  if (eg.source.case === 'web') {
+    const w = eg.source.value;
+    return webSource(w.url, w.audioOnly, w.videoOnly, w.awaitStartSignal, 'egress.web');
+  }
+  if (eg.source.case === 'template') return templateSource(eg.source.value, req, ctx, 'egress.template');
+  throw new EgressError(
+    'unimplemented',
+    `egress.source: ${eg.source.case ?? '(none)'} sources are not supported yet; only web and template are`,
+  );
+}
+
+/**
+ * A room composite as a web page: the template (or custom_base_url) joins the room as the hidden recorder and
+ * prints START_RECORDING once media plays. The browserless audio-only path is not built yet.
+ */
+async function templateSource(
+  fields: RoomCompositeFields,
+  req: StartRequestLike,
+  ctx: PlanContext,
+  field: string,
+): Promise<WebSourcePlan> {
+  const room = ctx.room;
+  if (!room)
+    throw errors.internal(`${field}: this node has no api_key, api_secret, ws_url and template_base to join rooms`);
+  const source = await roomCompositeSource(
+    fields,
+    {
+      egressId: req.egressId,
+      roomName: roomNameOf(req),
+      apiKey: room.apiKey,
+      apiSecret: room.apiSecret,
+      wsUrl: req.wsUrl || room.wsUrl,
+      templateBase: room.templateBase,
+      ...(req.token ? { token: req.token } : {}),
+    },
+    field,
+  );
+  if (source.kind === 'sdk-audio') {
+    throw new EgressError(
+      'unimplemented',
+      `${field}: an audio-only room composite without layout or custom_base_url is recorded without a browser, ` +
+        'which is not supported yet; set a layout to record it through the template',
+    );
+  }
+  return {
+    kind: 'web',
+    url: source.url,
+    audioOnly: source.audioOnly,
+    videoOnly: source.videoOnly,
+    awaitStartSignal: true,
+  };
 }
 
 /** Images default to the capture size, which only the encoding knows once presets are applied. */
@@ -134,17 +230,6 @@ function fitImages(outputs: OutputsPlan, encoding: EncodingPlan): OutputsPlan {
       height: i.height || encoding.height,
     })),
   };
-}
-
-/** Only http(s) pages are recorded: file:, data: or chrome: URLs would expose the recorder's own machine. */
-export function assertHttpUrl(url: string, field: string): void {
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    throw errors.invalidArgument(field, url, 'must be an http(s) URL');
-  }
-  if (protocol !== 'http:' && protocol !== 'https:') throw errors.invalidArgument(field, url, 'must be an http(s) URL');
 }
 
 function webSource(url: string, audioOnly: boolean, videoOnly: boolean, awaitStart: boolean, field: string) {

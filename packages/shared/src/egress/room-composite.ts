@@ -1,6 +1,6 @@
 import { AccessToken } from 'livekit-server-sdk';
 import { errors } from '../errors.js';
-import { assertHttpUrl } from './request-plan.js';
+import { assertHttpUrl } from './http-url.js';
 
 /**
  * The fields that choose a room composite's source; both RoomCompositeEgressRequest and the v2 API's

@@ -23,6 +23,7 @@ import {
   type SegmentEntry,
   type SegmentsResult,
   type StreamResult,
+  redactUrlToken,
 } from '@egress/shared';
 import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
 import { closePlaylists } from '@egress/recorder/outputs/segments/segment-output';
@@ -538,7 +539,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     try {
       if (upload) {
         const keyDir = file ? path.posix.dirname(upload.key) : upload.key;
-        const staged = await writeManifest(os.tmpdir(), this.info, this.plan.source.url, extras);
+        const staged = await writeManifest(os.tmpdir(), this.info, redactUrlToken(this.plan.source.url), extras);
         try {
           const target = uploadFor(upload, this.plan.backup)!;
           const name = path.basename(staged);
@@ -550,7 +551,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         }
         return;
       }
-      this.info.manifestLocation = await writeManifest(dir, this.info, this.plan.source.url, extras);
+      this.info.manifestLocation = await writeManifest(dir, this.info, redactUrlToken(this.plan.source.url), extras);
     } catch (err) {
       this.deps.log.warn('could not write the manifest', { error: errors.from(err).message });
     }

@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EgressError } from '../errors.js';
+import { assertHttpUrl, redactUrlToken } from './http-url.js';
+
+test('only http(s) URLs pass, naming the field', () => {
+  assertHttpUrl('https://example.test/x', 'web.url');
+  for (const bad of ['file:///etc/passwd', 'chrome://settings', 'not a url']) {
+    assert.throws(
+      () => assertHttpUrl(bad, 'web.url'),
+      (e: unknown) => e instanceof EgressError && e.code === 'invalid_argument' && e.message.startsWith('web.url:'),
+    );
+  }
+});
+
+test('a token query value is redacted, everything else kept', () => {
+  assert.equal(
+    redactUrlToken('http://127.0.0.1:7980/?layout=grid&url=ws%3A%2F%2Fh&token=eyJsecret'),
+    'http://127.0.0.1:7980/?layout=grid&url=ws%3A%2F%2Fh&token=redacted',
+  );
+  assert.equal(redactUrlToken('https://example.test/page?x=1'), 'https://example.test/page?x=1');
+  assert.equal(redactUrlToken('not a url'), 'not a url');
+});
