@@ -135,39 +135,39 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
     assert.equal(existsSync(path.join(svc.tmpDir, done.egressId)), false);
   });
 
-  test('per-request storage wins over the config: Azure for one output, GCS for another', async () => {
-    const azure = await recordFor(client, 4000, () =>
-      client.startWebEgress(
-        page.urlFor(),
-        new EncodedFileOutput({
-          filepath: 'az/rec.mp4',
-          output: {
-            case: 'azure',
-            value: new AzureBlobUpload({
-              accountName: storageServers().azure.account,
-              accountKey: storageServers().azure.key,
-              containerName: azContainer,
-            }),
-          },
+  test('per-request storage wins over the config: a file and HLS to Azure, and to GCS, all playable', async () => {
+    const azureUpload = {
+      case: 'azure' as const,
+      value: new AzureBlobUpload({
+        accountName: storageServers().azure.account,
+        accountKey: storageServers().azure.key,
+        containerName: azContainer,
+      }),
+    };
+    const gcsUpload = { case: 'gcp' as const, value: new GCPUpload({ bucket: gcsBucket }) };
+    for (const [kind, bucket, upload] of [
+      ['azure', azContainer, azureUpload],
+      ['gcs', gcsBucket, gcsUpload],
+    ] as const) {
+      const done = await recordFor(client, 5000, () =>
+        client.startWebEgress(page.urlFor(), {
+          file: new EncodedFileOutput({ filepath: `${kind}/rec.mp4`, output: upload }),
+          segments: new SegmentedFileOutput({ filenamePrefix: `${kind}/hls/seg`, segmentDuration: 2, output: upload }),
         }),
-      ),
-    );
-    assert.equal(azure.status, EgressStatus.EGRESS_COMPLETE, azure.error);
-    assert.match(azure.fileResults[0]!.location, new RegExp(`/${azContainer}/rec/az/rec\\.mp4$`));
-    assert.equal((await probeObject('azure', azContainer, 'rec/az/rec.mp4')).video?.codec_name, 'h264');
-
-    const gcs = await recordFor(client, 4000, () =>
-      client.startWebEgress(
-        page.urlFor(),
-        new EncodedFileOutput({
-          filepath: 'gcs/rec.mp4',
-          output: { case: 'gcp', value: new GCPUpload({ bucket: gcsBucket }) },
-        }),
-      ),
-    );
-    assert.equal(gcs.status, EgressStatus.EGRESS_COMPLETE, gcs.error);
-    assert.match(gcs.fileResults[0]!.location, new RegExp(`${gcsBucket}/rec/gcs/rec\\.mp4`));
-    assert.equal((await probeObject('gcs', gcsBucket, 'rec/gcs/rec.mp4')).video?.codec_name, 'h264');
+      );
+      assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+      assert.match(done.fileResults[0]!.location, new RegExp(`${bucket}/rec/${kind}/rec\\.mp4`));
+      assert.equal((await probeObject(kind, bucket, `rec/${kind}/rec.mp4`)).video?.codec_name, 'h264', kind);
+      const seg = done.segmentResults[0]!;
+      assert.match(seg.playlistLocation, new RegExp(`${bucket}/rec/${kind}/hls/seg\\.m3u8`));
+      const playlist = (await readBack(kind, bucket, `rec/${kind}/hls/seg.m3u8`)).toString();
+      assert.match(playlist, /#EXT-X-ENDLIST/);
+      const names = playlist.split('\n').filter((l) => l.endsWith('.ts'));
+      assert.equal(BigInt(names.length), seg.segmentCount, kind);
+      for (const n of names) {
+        assert.equal((await probeObject(kind, bucket, `rec/${kind}/hls/${n}`)).video?.codec_name, 'h264', n);
+      }
+    }
   });
 
   test('a primary that refuses at the end sends the file to the backup, and the egress says so', async () => {
