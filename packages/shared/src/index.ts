@@ -9,3 +9,4 @@ export * from './egress/room-composite.js';
 export * from './ipc/messages.js';
 export * from './log/logger.js';
 export * from './config/index.js';
+export * from './egress/sdk-request-plan.js';

@@ -7,6 +7,7 @@ import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
 import { planOutputs, rejectUploads, type RequestOutput } from './outputs-plan.js';
 import type { ChromePlan, EncodingPlan, OutputsPlan, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from './plan.js';
+import { planSdkRequest, sdkRoomName, type SdkRoomContext } from './sdk-request-plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
@@ -27,6 +28,8 @@ export interface PlanContext {
   now?: Date;
   /** Config session_limits (ms and bytes; 0 = none). */
   limits?: SessionLimitsPlan;
+  /** The room and recorder token for requests the SDK records (sdkRoomContext mints it). */
+  room?: SdkRoomContext;
 }
 
 const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -49,6 +52,9 @@ export function planFromRequest(req: StartRequestLike, ctx: PlanContext): Record
   };
   const filename = { roomName: req.roomName, roomId: req.roomId, identifier: req.roomName || 'web', now };
   const r = req.request;
+  if (sdkRoomName(req) !== undefined) {
+    return planSdkRequest(req, { base, filename, localOutputDir: ctx.localOutputDir, room: ctx.room });
+  }
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;
     const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');

@@ -495,7 +495,11 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     const file = this.plan.outputs.file;
     if (!file?.manifest) return;
     try {
-      this.info.manifestLocation = await writeManifest(path.dirname(file.destination), this.info, this.plan.source.url);
+      this.info.manifestLocation = await writeManifest(
+        path.dirname(file.destination),
+        this.info,
+        this.plan.source.kind === 'web' ? this.plan.source.url : '',
+      );
     } catch (err) {
       this.deps.log.warn('could not write the manifest', { error: errors.from(err).message });
     }

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MediaPacer } from './media-pacer.js';
+
+/** A pacer on a hand-driven clock, recording what it writes. */
+function pacer(lagMs = 100) {
+  let now = 1_000_000;
+  const frames: Buffer[] = [];
+  const audio: Buffer[] = [];
+  const black = Buffer.from('black');
+  const p = new MediaPacer({
+    fps: 10,
+    black,
+    lagMs,
+    now: () => now,
+    sinks: { video: (f) => frames.push(f), audio: (pcm) => audio.push(pcm) },
+  });
+  p.start({ timer: false });
+  const at = (ms: number) => 1_000_000 + ms;
+  const advance = (ms: number) => {
+    now = at(ms);
+    p.tick();
+  };
+  const samples = () => {
+    const all = Buffer.concat(audio);
+    return Array.from({ length: all.length / 2 }, (_, i) => all.readInt16LE(i * 2));
+  };
+  return { p, frames, black, at, advance, samples };
+}
+
+/** Ten ms of stereo samples of one value. */
+const tenMs = (v: number) => new Int16Array(960).fill(v);
+
+describe('MediaPacer', () => {
+  it('writes exactly fps frames per second: black first, then each frame from its arrival, repeated', () => {
+    const { p, frames, black, at, advance } = pacer();
+    const a = Buffer.from('a');
+    const b = Buffer.from('b');
+    p.pushVideo(a, at(150));
+    p.pushVideo(b, at(420));
+    p.videoGone(at(630));
+    advance(1100); // media up to 1000 ms: frames 0..10
+    assert.equal(frames.length, 11);
+    assert.deepEqual(
+      frames.map((f) => (f === black ? '-' : f.toString())),
+      ['-', '-', 'a', 'a', 'a', 'b', 'b', '-', '-', '-', '-'],
+    );
+    assert.equal(p.stats.framesShown, 2);
+  });
+
+  it('writes 48000 samples a second: sources laid end to end from their arrival and mixed, silence elsewhere', () => {
+    const { p, at, advance, samples } = pacer();
+    // Source x arrives at 20 ms and 30 ms (each frame ending at its arrival), y once at 30 ms.
+    p.pushAudio('x', tenMs(100), at(20));
+    p.pushAudio('x', tenMs(100), at(30));
+    p.pushAudio('y', tenMs(1000), at(30));
+    advance(150); // media up to 50 ms
+    const s = samples();
+    assert.equal(s.length, 50 * 48 * 2);
+    const ms = (m: number) => s[m * 96]; // left sample at m ms
+    assert.deepEqual([ms(5), ms(15), ms(25), ms(35), ms(45)], [0, 100, 1100, 0, 0]);
+    assert.equal(p.stats.samplesWritten, 50 * 48);
+  });
+
+  it('keeps a source contiguous through jitter but restarts it after a gap', () => {
+    const { p, at, advance, samples } = pacer();
+    p.pushAudio('x', tenMs(1), at(10));
+    p.pushAudio('x', tenMs(2), at(45)); // 25 ms late: still right after the first frame
+    p.pushAudio('x', tenMs(3), at(300)); // 270 ms later: a gap, restarted at its arrival
+    advance(500);
+    const s = samples();
+    const ms = (m: number) => s[m * 96];
+    assert.deepEqual([ms(5), ms(15), ms(25), ms(200), ms(295)], [1, 2, 0, 0, 3]);
+    assert.equal(p.stats.audioResyncs, 1);
+  });
+
+  it('clips the mix instead of wrapping', () => {
+    const { p, at, advance, samples } = pacer();
+    p.pushAudio('x', tenMs(30000), at(10));
+    p.pushAudio('y', tenMs(30000), at(10));
+    advance(200);
+    assert.equal(samples()[5 * 96], 32767);
+  });
+
+  it('writes what is due up to the stop, without the lag', () => {
+    const { p, frames, advance } = pacer(100);
+    advance(500);
+    assert.equal(frames.length, 5); // media up to 400 ms
+    p.stop();
+    assert.equal(frames.length, 6); // media up to 500 ms
+  });
+});

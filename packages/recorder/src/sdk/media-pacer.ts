@@ -1,0 +1,186 @@
+/**
+ * The constant-rate feed of an SDK recording. Frames and samples arrive when the room delivers them (late, in
+ * bursts, or not at all while a track is muted or gone); the pacer writes exactly `fps` video frames and 48000
+ * stereo samples per second of wall time, from a start `t0`, so the raw parsers' timeline is the wall clock.
+ * Everything is placed by arrival time and written `lagMs` later, which leaves room for late arrivals:
+ * - video: frame n shows the newest frame that arrived by t0 + n/fps (black before the first and after a track
+ *   goes away; the last frame repeats while none arrive);
+ * - audio: each source's samples are laid end to end from where its first frame arrived, and mixed; a source that
+ *   falls behind or runs ahead of its arrivals by more than a bound starts again from its latest arrival (a
+ *   mute, a stall, clock drift). Where no source has samples, silence is written.
+ */
+
+/** Where the paced media goes. */
+export interface PacerSinks {
+  video?: (frame: Buffer) => void;
+  audio?: (pcm: Buffer) => void;
+}
+
+export interface MediaPacerOptions {
+  fps: number;
+  /** The frame shown before any video and after a track goes away. */
+  black?: Buffer;
+  sinks: PacerSinks;
+  /** How far behind the wall clock media is written (default 100 ms). */
+  lagMs?: number;
+  /** Clock, for tests (default Date.now). */
+  now?: () => number;
+  /** Tick period (default 10 ms). */
+  tickMs?: number;
+}
+
+const RATE = 48_000;
+const PER_MS = RATE / 1000;
+/** Ring of mixed stereo samples: 4 s is far more than the lag. */
+const RING = RATE * 4;
+/** Bytes written per audio chunk at most: 20 ms. */
+const CHUNK = RATE / 50;
+/** A source whose samples sit this far before their arrival is restarted from its arrival (a gap: mute, stall). */
+const BEHIND_MS = 80;
+/** ...and this far after it (it delivers faster than real time). */
+const AHEAD_MS = 100;
+
+/** Counts for logs and the bench. */
+export interface PacerStats {
+  /** Frames written (with repeats and black). */
+  framesWritten: number;
+  /** Distinct frames that made it into the output. */
+  framesShown: number;
+  samplesWritten: number;
+  /** Times an audio source was restarted from its arrival. */
+  audioResyncs: number;
+}
+
+export class MediaPacer {
+  private readonly fps: number;
+  private readonly lagMs: number;
+  private readonly now: () => number;
+  private readonly tickMs: number;
+  private readonly sinks: PacerSinks;
+  private readonly black: Buffer | undefined;
+  private t0: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly videoQueue: { at: number; frame: Buffer }[] = [];
+  private current: Buffer | undefined;
+  private currentShown = false;
+  private readonly ring = new Int32Array(RING * 2);
+  private readonly next = new Map<string, number>();
+  readonly stats: PacerStats = { framesWritten: 0, framesShown: 0, samplesWritten: 0, audioResyncs: 0 };
+
+  constructor(o: MediaPacerOptions) {
+    if (!Number.isInteger(o.fps) || o.fps < 1) throw new Error(`fps must be a positive integer, not ${o.fps}`);
+    if (o.sinks.video && !o.black) throw new Error('a video sink needs a black frame');
+    this.fps = o.fps;
+    this.lagMs = o.lagMs ?? 100;
+    this.now = o.now ?? Date.now;
+    this.tickMs = o.tickMs ?? 10;
+    this.sinks = o.sinks;
+    this.black = o.black;
+    this.current = o.black;
+  }
+
+  /** Wall time (unix ms) of media time 0, once started. */
+  get startedAt(): number | undefined {
+    return this.t0;
+  }
+
+  /** Starts the clock: media time 0 is now. With `timer` false, the owner calls tick() itself. */
+  start({ timer = true }: { timer?: boolean } = {}): number {
+    if (this.t0 !== undefined) return this.t0;
+    this.t0 = this.now();
+    if (timer) this.timer = setInterval(() => this.tick(), this.tickMs);
+    return this.t0;
+  }
+
+  /** A new frame (already at the output size) arrived. */
+  pushVideo(frame: Buffer, at = this.now()): void {
+    if (this.t0 === undefined || !this.sinks.video) return;
+    this.videoQueue.push({ at, frame });
+  }
+
+  /** The video went away (muted, unpublished, left): black from `at`. */
+  videoGone(at = this.now()): void {
+    if (this.t0 === undefined || !this.sinks.video || !this.black) return;
+    this.videoQueue.push({ at, frame: this.black });
+  }
+
+  /** Interleaved stereo 48 kHz samples from `source` (a track), which arrived at `at`. */
+  pushAudio(source: string, samples: Int16Array, at = this.now()): void {
+    const t0 = this.t0;
+    if (t0 === undefined || !this.sinks.audio) return;
+    const n = samples.length >> 1;
+    const arrival = Math.round((at - t0) * PER_MS) - n;
+    let start = this.next.get(source);
+    if (start === undefined || start < arrival - BEHIND_MS * PER_MS || start > arrival + AHEAD_MS * PER_MS) {
+      if (start !== undefined) this.stats.audioResyncs++;
+      start = arrival;
+    }
+    this.next.set(source, start + n);
+    const written = this.stats.samplesWritten;
+    for (let i = 0; i < n; i++) {
+      const pos = start + i;
+      if (pos < written || pos >= written + RING) continue;
+      const idx = (pos % RING) * 2;
+      this.ring[idx] = this.ring[idx]! + samples[2 * i]!;
+      this.ring[idx + 1] = this.ring[idx + 1]! + samples[2 * i + 1]!;
+    }
+  }
+
+  /** A source is gone: its next samples start where they arrive. */
+  forgetAudio(source: string): void {
+    this.next.delete(source);
+  }
+
+  /** Writes everything due up to `lagMs` ago. */
+  tick(now = this.now()): void {
+    if (this.t0 === undefined) return;
+    this.writeUntil(now - this.t0 - this.lagMs);
+  }
+
+  /** Stops the clock, writing what is due up to now (nothing is held back at the end). */
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.t0 !== undefined) this.writeUntil(this.now() - this.t0);
+    this.t0 = undefined;
+  }
+
+  private writeUntil(mediaMs: number): void {
+    const t0 = this.t0!;
+    const video = this.sinks.video;
+    if (video) {
+      for (;;) {
+        const frameMs = (this.stats.framesWritten * 1000) / this.fps;
+        if (frameMs > mediaMs) break;
+        while (this.videoQueue.length > 0 && this.videoQueue[0]!.at <= t0 + frameMs) {
+          this.current = this.videoQueue.shift()!.frame;
+          this.currentShown = false;
+        }
+        if (!this.currentShown && this.current !== this.black) this.stats.framesShown++;
+        this.currentShown = true;
+        video(this.current!);
+        this.stats.framesWritten++;
+      }
+    }
+    const audio = this.sinks.audio;
+    if (audio) {
+      const target = Math.floor(mediaMs * PER_MS);
+      while (this.stats.samplesWritten < target) {
+        const from = this.stats.samplesWritten;
+        const n = Math.min(CHUNK, target - from);
+        const out = Buffer.allocUnsafe(n * 4);
+        for (let i = 0; i < n; i++) {
+          const idx = ((from + i) % RING) * 2;
+          out.writeInt16LE(clamp(this.ring[idx]!), i * 4);
+          out.writeInt16LE(clamp(this.ring[idx + 1]!), i * 4 + 2);
+          this.ring[idx] = 0;
+          this.ring[idx + 1] = 0;
+        }
+        this.stats.samplesWritten += n;
+        audio(out);
+      }
+    }
+  }
+}
+
+const clamp = (v: number) => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
