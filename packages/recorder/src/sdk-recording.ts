@@ -359,13 +359,17 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
   /** Room frames into the pacer. */
   private feed(room: RoomTracks, pacer: MediaPacer, fitter: I420Fitter | undefined): void {
     if (fitter) {
-      room.on('video', (data, w, h) => {
-        try {
-          pacer.pushVideo(fitter.fit(data, w, h));
-        } catch (err) {
-          this.note(`dropped a video frame: ${(err as Error).message}`);
-        }
-      });
+      const black = blackI420(fitter.width, fitter.height);
+      room.on('video', (data, w, h, at) =>
+        pacer.pushVideo(() => {
+          try {
+            return fitter.fit(data, w, h);
+          } catch (err) {
+            this.note(`a video frame shows as black: ${(err as Error).message}`);
+            return black;
+          }
+        }, at),
+      );
       room.on('videoGone', () => pacer.videoGone());
     }
     room.on('audio', (sid, samples) => pacer.pushAudio(sid, samples));

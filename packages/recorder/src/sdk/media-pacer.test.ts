@@ -62,16 +62,35 @@ describe('MediaPacer', () => {
     assert.equal(p.stats.samplesWritten, 50 * 48);
   });
 
-  it('keeps a source contiguous through jitter but restarts it after a gap', () => {
+  it('keeps a source contiguous through late frames, moves it back for early ones, restarts it after a pause', () => {
     const { p, at, advance, samples } = pacer();
-    p.pushAudio('x', tenMs(1), at(10));
-    p.pushAudio('x', tenMs(2), at(45)); // 25 ms late: still right after the first frame
-    p.pushAudio('x', tenMs(3), at(300)); // 270 ms later: a gap, restarted at its arrival
-    advance(500);
+    p.pushAudio('x', tenMs(1), at(40)); // anchored at 30 ms
+    p.pushAudio('x', tenMs(2), at(45)); // would start at 35 ms: the anchor moves back 5 ms
+    p.pushAudio('x', tenMs(4), at(120)); // 60 ms late: still right after the second frame
+    p.pushAudio('x', tenMs(8), at(600)); // 470 ms late: a pause, restarted where it arrived
+    advance(800);
     const s = samples();
     const ms = (m: number) => s[m * 96];
-    assert.deepEqual([ms(5), ms(15), ms(25), ms(200), ms(295)], [1, 2, 0, 0, 3]);
+    assert.deepEqual([ms(25), ms(32), ms(37), ms(42), ms(47), ms(60), ms(585), ms(595)], [0, 1, 3, 2, 4, 0, 0, 8]);
     assert.equal(p.stats.audioResyncs, 1);
+  });
+
+  it('converts a frame only when it is shown, and places frames by their time, not their order', () => {
+    const { p, frames, at, advance } = pacer();
+    let made = 0;
+    const lazy = (name: string) => () => {
+      made++;
+      return Buffer.from(name);
+    };
+    p.pushVideo(lazy('skipped'), at(10));
+    p.pushVideo(lazy('shown'), at(50));
+    p.pushVideo(lazy('early'), at(30)); // handed over last, captured before 'shown'
+    advance(200); // media up to 100 ms: frames at 0 and 100 ms
+    assert.deepEqual(
+      frames.map((f) => f.toString()),
+      ['black', 'shown'],
+    );
+    assert.equal(made, 1);
   });
 
   it('clips the mix instead of wrapping', () => {

@@ -2,13 +2,18 @@
  * The constant-rate feed of an SDK recording. Frames and samples arrive when the room delivers them (late, in
  * bursts, or not at all while a track is muted or gone); the pacer writes exactly `fps` video frames and 48000
  * stereo samples per second of wall time, from a start `t0`, so the raw parsers' timeline is the wall clock.
- * Everything is placed by arrival time and written `lagMs` later, which leaves room for late arrivals:
+ * Everything is placed by arrival time and written `lagMs` later, which leaves room for late arrivals (this
+ * process stalls on a busy machine, and frames then come in bursts):
  * - video: frame n shows the newest frame that arrived by t0 + n/fps (black before the first and after a track
- *   goes away; the last frame repeats while none arrive);
- * - audio: each source's samples are laid end to end from where its first frame arrived, and mixed; a source that
- *   falls behind or runs ahead of its arrivals by more than a bound starts again from its latest arrival (a
- *   mute, a stall, clock drift). Where no source has samples, silence is written.
+ *   goes away; the last frame repeats while none arrive); a frame is only converted once it is shown;
+ * - audio: each source's samples are laid end to end from an anchor, the earliest arrival its samples allow
+ *   (a source delivers in real time, so a late frame was delayed, an early one moves the anchor back); a source
+ *   whose frames stop for longer than a bound (a mute, a pause) is anchored again at its next arrival. Sources
+ *   are mixed; where none has samples, silence is written.
  */
+
+/** A frame, or what makes it (called only if the frame is shown). */
+export type VideoInput = Buffer | (() => Buffer);
 
 /** Where the paced media goes. */
 export interface PacerSinks {
@@ -21,7 +26,7 @@ export interface MediaPacerOptions {
   /** The frame shown before any video and after a track goes away. */
   black?: Buffer;
   sinks: PacerSinks;
-  /** How far behind the wall clock media is written (default 100 ms). */
+  /** How far behind the wall clock media is written (default 300 ms). */
   lagMs?: number;
   /** Clock, for tests (default Date.now). */
   now?: () => number;
@@ -35,10 +40,8 @@ const PER_MS = RATE / 1000;
 const RING = RATE * 4;
 /** Bytes written per audio chunk at most: 20 ms. */
 const CHUNK = RATE / 50;
-/** A source whose samples sit this far before their arrival is restarted from its arrival (a gap: mute, stall). */
-const BEHIND_MS = 80;
-/** ...and this far after it (it delivers faster than real time). */
-const AHEAD_MS = 100;
+/** A source whose frame comes this much later than its samples so far allow has paused: it is anchored again. */
+const GAP_MS = 300;
 
 /** Counts for logs and the bench. */
 export interface PacerStats {
@@ -47,7 +50,7 @@ export interface PacerStats {
   /** Distinct frames that made it into the output. */
   framesShown: number;
   samplesWritten: number;
-  /** Times an audio source was restarted from its arrival. */
+  /** Times an audio source was anchored again after a pause. */
   audioResyncs: number;
 }
 
@@ -60,18 +63,18 @@ export class MediaPacer {
   private readonly black: Buffer | undefined;
   private t0: number | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly videoQueue: { at: number; frame: Buffer }[] = [];
+  private readonly videoQueue: { at: number; frame: VideoInput }[] = [];
   private current: Buffer | undefined;
   private currentShown = false;
   private readonly ring = new Int32Array(RING * 2);
-  private readonly next = new Map<string, number>();
+  private readonly sources = new Map<string, { anchor: number; count: number }>();
   readonly stats: PacerStats = { framesWritten: 0, framesShown: 0, samplesWritten: 0, audioResyncs: 0 };
 
   constructor(o: MediaPacerOptions) {
     if (!Number.isInteger(o.fps) || o.fps < 1) throw new Error(`fps must be a positive integer, not ${o.fps}`);
     if (o.sinks.video && !o.black) throw new Error('a video sink needs a black frame');
     this.fps = o.fps;
-    this.lagMs = o.lagMs ?? 100;
+    this.lagMs = o.lagMs ?? 300;
     this.now = o.now ?? Date.now;
     this.tickMs = o.tickMs ?? 10;
     this.sinks = o.sinks;
@@ -92,10 +95,13 @@ export class MediaPacer {
     return this.t0;
   }
 
-  /** A new frame (already at the output size) arrived. */
-  pushVideo(frame: Buffer, at = this.now()): void {
+  /** A new frame arrived (or was captured) at `at`: at the output size, or made so when it is shown. */
+  pushVideo(frame: VideoInput, at = this.now()): void {
     if (this.t0 === undefined || !this.sinks.video) return;
-    this.videoQueue.push({ at, frame });
+    // Frames handed over late in a burst may carry earlier capture times than ones already queued.
+    let i = this.videoQueue.length;
+    while (i > 0 && this.videoQueue[i - 1]!.at > at) i--;
+    this.videoQueue.splice(i, 0, { at, frame });
   }
 
   /** The video went away (muted, unpublished, left): black from `at`. */
@@ -109,13 +115,21 @@ export class MediaPacer {
     const t0 = this.t0;
     if (t0 === undefined || !this.sinks.audio) return;
     const n = samples.length >> 1;
-    const arrival = Math.round((at - t0) * PER_MS) - n;
-    let start = this.next.get(source);
-    if (start === undefined || start < arrival - BEHIND_MS * PER_MS || start > arrival + AHEAD_MS * PER_MS) {
-      if (start !== undefined) this.stats.audioResyncs++;
-      start = arrival;
+    let st = this.sources.get(source);
+    // Where this frame says the source's first sample belongs.
+    const implied = Math.round((at - t0) * PER_MS) - n - (st?.count ?? 0);
+    if (!st) {
+      st = { anchor: implied, count: 0 };
+      this.sources.set(source, st);
+    } else if (implied < st.anchor) {
+      st.anchor = implied;
+    } else if (implied - st.anchor > GAP_MS * PER_MS) {
+      this.stats.audioResyncs++;
+      st.anchor = implied + st.count;
+      st.count = 0;
     }
-    this.next.set(source, start + n);
+    const start = st.anchor + st.count;
+    st.count += n;
     const written = this.stats.samplesWritten;
     for (let i = 0; i < n; i++) {
       const pos = start + i;
@@ -128,7 +142,7 @@ export class MediaPacer {
 
   /** A source is gone: its next samples start where they arrive. */
   forgetAudio(source: string): void {
-    this.next.delete(source);
+    this.sources.delete(source);
   }
 
   /** Writes everything due up to `lagMs` ago. */
@@ -152,8 +166,12 @@ export class MediaPacer {
       for (;;) {
         const frameMs = (this.stats.framesWritten * 1000) / this.fps;
         if (frameMs > mediaMs) break;
+        let next: VideoInput | undefined;
         while (this.videoQueue.length > 0 && this.videoQueue[0]!.at <= t0 + frameMs) {
-          this.current = this.videoQueue.shift()!.frame;
+          next = this.videoQueue.shift()!.frame;
+        }
+        if (next !== undefined) {
+          this.current = typeof next === 'function' ? next() : next;
           this.currentShown = false;
         }
         if (!this.currentShown && this.current !== this.black) this.stats.framesShown++;

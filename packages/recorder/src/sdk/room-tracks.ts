@@ -23,8 +23,8 @@ import { SDK_AUDIO_CHANNELS, SDK_AUDIO_RATE } from '../pipeline/sdk-argv.js';
 import { selectTracks, type PublishedTrack, type Selection } from './track-selection.js';
 
 export interface RoomTracksEvents {
-  /** A decoded video frame, packed I420. */
-  video: [data: Uint8Array, width: number, height: number];
+  /** A decoded video frame, packed I420, due on screen at `at` (unix ms). */
+  video: [data: Uint8Array, width: number, height: number, at: number];
   /** The recorded video stopped (muted, unpublished, switched): black until the next frame. */
   videoGone: [];
   /** Decoded audio of track `sid`, interleaved stereo S16 at 48 kHz. */
@@ -49,12 +49,16 @@ const SOURCES: Partial<Record<TrackSource, PublishedTrack['source']>> = {
 
 type Reader = { cancel(): Promise<void> };
 
+/** A frame timestamp further from now than this is not on the clock we think: the handling time is used. */
+const MAX_FRAME_AGE_MS = 2000;
+
 export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   private readonly room = new Room();
   private selection: Selection = { audio: [] };
   private readonly readers = new Map<string, Reader>();
   private videoSid: string | undefined;
   private closed = false;
+  private clockNoted = false;
   /** Sids of tracks the request was recording at some point: the end of all of them ends a track (composite) egress. */
   private readonly seen = new Set<string>();
 
@@ -185,7 +189,7 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
         if (sid !== this.videoSid) continue;
         const frame =
           value.frame.type === VideoBufferType.I420 ? value.frame : value.frame.convert(VideoBufferType.I420);
-        this.emit('video', frame.data, frame.width, frame.height);
+        this.emit('video', frame.data, frame.width, frame.height, this.renderTime(value.timestampUs));
       }
     } catch (err) {
       this.log(`video ${sid} reader: ${(err as Error).message}`);
@@ -193,6 +197,20 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
       if (this.readers.get(sid) === reader) this.readers.delete(sid);
       if (sid === this.videoSid && !this.closed) this.emit('videoGone');
     }
+  }
+
+  /**
+   * When a frame was due, from its timestamp (WebRTC's render time, on the monotonic clock Node's hrtime reads),
+   * so frames this process takes late (a stall, a burst) keep their place; the time of handling otherwise.
+   */
+  private renderTime(timestampUs: bigint): number {
+    const now = Date.now();
+    const ageMs = Number(process.hrtime.bigint() / 1000n - timestampUs) / 1000;
+    if (!this.clockNoted) {
+      this.clockNoted = true;
+      this.log(`first video frame is ${ageMs.toFixed(1)} ms old by its timestamp`);
+    }
+    return ageMs >= 0 && ageMs < MAX_FRAME_AGE_MS ? now - ageMs : now;
   }
 
   private async readAudio(sid: string, stream: AudioStream): Promise<void> {
