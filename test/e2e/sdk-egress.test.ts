@@ -104,7 +104,9 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
   /** The recorder's pacing summary for an egress (frames written and shown, audio resyncs). */
   function pacing(egressId: string): string {
     const line = svc.logs.find((l) => l.includes(egressId) && l.includes('paced '));
-    return line ? (/paced [^"]*/.exec(line)?.[0] ?? line) : '(no pacing line)';
+    const ages = svc.logs.find((l) => l.includes(egressId) && l.includes('video frames handled'));
+    const pick = (l: string | undefined, re: RegExp) => (l ? (re.exec(l)?.[0] ?? l) : '');
+    return `${pick(line, /paced [^"]*/) || '(no pacing line)'}; ${pick(ages, /video frames handled [^"]*/)}`;
   }
 
   function near(t: TestContext, what: string, sec: number, ms: number): void {
@@ -282,5 +284,25 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     assert.equal(end.status, EgressStatus.EGRESS_COMPLETE, end.error);
     t.diagnostic(`ended: ${end.details}`);
     await checkAv(t, end, activeMs, [1280, 720]);
+  });
+
+  it('removing the recorder from the room completes the egress with its file finalized', async (t) => {
+    const { room, audio } = await roomWithPublisher();
+    const info = await client.startTrackCompositeEgress(
+      room,
+      { file: new EncodedFileOutput({ filepath: 'removed/{room_name}.ogg' }) },
+      { audioTrackId: audio },
+    );
+    const t0 = await active(info);
+    await delay(RECORD_MS / 2);
+    const activeMs = Date.now() - t0;
+    // The recorder's identity is the egress id.
+    await rooms.removeParticipant(room, info.egressId);
+    const end = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
+    assert.equal(end.status, EgressStatus.EGRESS_COMPLETE, end.error);
+    t.diagnostic(`ended: ${end.details}`);
+    const p = await probe(end.fileResults[0]!.location);
+    assert.deepEqual([p.audio?.codec_name, p.video], ['opus', undefined]);
+    near(t, 'ogg', p.durationSec, activeMs);
   });
 });

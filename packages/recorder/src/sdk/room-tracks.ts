@@ -58,7 +58,8 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   private readonly readers = new Map<string, Reader>();
   private videoSid: string | undefined;
   private closed = false;
-  private clockNoted = false;
+  /** Handling delay of the first frames against their render time (ms), for the log. */
+  private readonly frameAges: number[] = [];
   /** Sids of tracks the request was recording at some point: the end of all of them ends a track (composite) egress. */
   private readonly seen = new Set<string>();
 
@@ -113,6 +114,8 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    const ages = this.frameAgeSummary();
+    if (ages) this.log(ages);
     this.room.removeAllListeners();
     await Promise.all([...this.readers.values()].map((r) => r.cancel().catch(() => undefined)));
     this.readers.clear();
@@ -200,17 +203,25 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   }
 
   /**
-   * When a frame was due, from its timestamp (WebRTC's render time, on the monotonic clock Node's hrtime reads),
-   * so frames this process takes late (a stall, a burst) keep their place; the time of handling otherwise.
+   * When a frame is due on screen, from its timestamp (WebRTC's render time, on the monotonic clock Node's hrtime
+   * reads; a decoded frame is handed over shortly before or after it), so frames this process takes late (a stall,
+   * a burst) keep their place; the time of handling when the timestamp is not on that clock.
    */
   private renderTime(timestampUs: bigint): number {
     const now = Date.now();
     const ageMs = Number(process.hrtime.bigint() / 1000n - timestampUs) / 1000;
-    if (!this.clockNoted) {
-      this.clockNoted = true;
-      this.log(`first video frame is ${ageMs.toFixed(1)} ms old by its timestamp`);
-    }
-    return ageMs >= 0 && ageMs < MAX_FRAME_AGE_MS ? now - ageMs : now;
+    const usable = Math.abs(ageMs) < MAX_FRAME_AGE_MS;
+    if (this.frameAges.length < 1000) this.frameAges.push(usable ? ageMs : NaN);
+    return usable ? now - ageMs : now;
+  }
+
+  /** How late frames were handled against their render times: min / median / max ms, and how many were unusable. */
+  frameAgeSummary(): string | undefined {
+    const ages = this.frameAges.filter((a) => !Number.isNaN(a)).sort((a, b) => a - b);
+    if (this.frameAges.length === 0) return undefined;
+    const at = (q: number) => (ages.length ? ages[Math.floor(q * (ages.length - 1))]!.toFixed(1) : '-');
+    const bad = this.frameAges.length - ages.length;
+    return `video frames handled ${at(0)} / ${at(0.5)} / ${at(1)} ms after their render time (min / median / max of ${ages.length})${bad ? `, ${bad} without a usable timestamp` : ''}`;
   }
 
   private async readAudio(sid: string, stream: AudioStream): Promise<void> {
