@@ -305,4 +305,28 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     assert.deepEqual([p.audio?.codec_name, p.video], ['opus', undefined]);
     near(t, 'ogg', p.durationSec, activeMs);
   });
+
+  it('a participant who joins late is recorded from when they join, black and silent before', async (t) => {
+    const room = `sdk-${randomBytes(4).toString('hex')}`;
+    roomNames.push(room);
+    await rooms.createRoom({ name: room, emptyTimeout: 60 });
+    const info = await client.startParticipantEgress(room, 'late', {
+      file: new EncodedFileOutput({ filepath: 'late/{room_name}.mp4' }),
+    });
+    const t0 = await active(info);
+    await delay(3000);
+    const joinedMs = Date.now() - t0;
+    publishers.push(await startPublisher({ ...env, room, identity: 'late', maxDurationMs: 60_000 }));
+    await delay(RECORD_MS - 3000);
+    const { end, activeMs } = await stopAndWait(info, t0);
+    const file = end.fileResults[0]!.location;
+    const p = await probe(file);
+    assert.deepEqual([p.video?.codec_name, p.audio?.codec_name], ['h264', 'aac']);
+    near(t, 'late.mp4', p.durationSec, activeMs);
+    const sync = await measureAvSync(file);
+    t.diagnostic(`joined after ${joinedMs} ms; flashes at ${sync.flashes.map((f) => f.toFixed(2)).join(' ')}`);
+    assert.ok(sync.flashes.length >= 3, `${sync.flashes.length} flashes after the join`);
+    assert.ok((sync.flashes[0] ?? 0) * 1000 >= joinedMs - 500, 'nothing flashes before the participant joined');
+    assert.deepEqual(sync.unpairedFlashes, [], 'every flash has its beep');
+  });
 });
