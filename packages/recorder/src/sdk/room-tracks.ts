@@ -259,7 +259,7 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
     if (!this.seen.has(sid)) return;
     const t = this.source.requestType;
     if (t === 'track') this.emit('sourceGone', `track ${sid} of ${p.identity} was unpublished`);
-    else if (t === 'track_composite' && this.selection.audio.length === 0 && !this.selection.video) {
+    else if (t === 'track_composite' && this.nothingLeft((x) => x.sid !== sid)) {
       this.emit('sourceGone', 'every recorded track was unpublished');
     }
   }
@@ -267,13 +267,20 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   private onParticipantLeft(p: RemoteParticipant): void {
     this.refresh();
     const v = this.source.video;
-    if (this.source.requestType === 'participant' && v && 'identity' in v && v.identity === p.identity) {
+    const t = this.source.requestType;
+    if (t === 'participant' && v && 'identity' in v && v.identity === p.identity) {
       this.emit('sourceGone', `participant ${p.identity} left`);
-    } else if (this.source.requestType === 'track' || this.source.requestType === 'track_composite') {
+    } else if (t === 'track' || t === 'track_composite') {
       const theirs = [...this.seen].some((sid) => p.trackPublications.has(sid));
-      if (theirs && this.selection.audio.length === 0 && !this.selection.video) {
+      if (theirs && this.nothingLeft((x) => x.identity !== p.identity)) {
         this.emit('sourceGone', `${p.identity}, who published the recorded tracks, left`);
       }
     }
+  }
+
+  /** Whether the request would record nothing from the tracks `keep` lets through (the departing ones may still be listed). */
+  private nothingLeft(keep: (t: PublishedTrack) => boolean): boolean {
+    const left = selectTracks(this.source, this.published().filter(keep));
+    return left.audio.length === 0 && !left.video;
   }
 }
