@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -15,7 +15,9 @@ import {
   EgressInfo,
   EgressStatus,
   EncodedFileOutput,
+  ImageOutput,
   RoomServiceClient,
+  SegmentedFileOutput,
   TrackType,
 } from 'livekit-server-sdk';
 import { EgressSourceType, MediaSource, Output, ParticipantVideo, StartEgressRequest } from '@livekit/protocol';
@@ -144,6 +146,33 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     const { end, activeMs } = await recordAndStop(info);
     assert.equal(end.fileResults.length, 1);
     await checkAv(t, end, activeMs, [1280, 720]);
+  });
+
+  it('participant egress feeds HLS segments and JPEG images from the same encode', async (t) => {
+    const { room } = await roomWithPublisher();
+    const info = await client.startParticipantEgress(room, 'flasher', {
+      segments: new SegmentedFileOutput({ filenamePrefix: 'p-hls/seg', segmentDuration: 2 }),
+      images: new ImageOutput({ captureInterval: 2, width: 320, height: 180, filenamePrefix: 'p-img/snap' }),
+    });
+    const { end, activeMs } = await recordAndStop(info);
+    const seg = end.segmentResults[0]!;
+    const playlist = (await readFile(seg.playlistLocation, 'utf8')).split('\n');
+    assert.ok(playlist.includes('#EXT-X-ENDLIST'), 'the playlist is closed');
+    const segments = playlist.filter((l) => l.endsWith('.ts'));
+    assert.equal(BigInt(segments.length), seg.segmentCount);
+    let total = 0;
+    for (const name of segments) {
+      const m = await probe(path.join(path.dirname(seg.playlistLocation), name));
+      assert.deepEqual([m.video?.codec_name, m.audio?.codec_name], ['h264', 'aac'], name);
+      total += m.durationSec;
+    }
+    near(t, 'segments', total, activeMs);
+    const img = end.imageResults[0]!;
+    const jpegs = (await readdir(path.dirname(img.filenamePrefix))).filter((f) => f.endsWith('.jpeg')).sort();
+    assert.equal(BigInt(jpegs.length), img.imageCount);
+    assert.ok(jpegs.length >= 3, `${jpegs.length} images`);
+    const im = await probe(path.join(path.dirname(img.filenamePrefix), jpegs[0]!));
+    assert.deepEqual([im.video?.codec_name, im.video?.width, im.video?.height], ['mjpeg', 320, 180]);
   });
 
   it('track composite egress records the two tracks to MP4 in sync', async (t) => {

@@ -67,11 +67,21 @@ describe('MediaPacer', () => {
     p.pushAudio('x', tenMs(1), at(40)); // anchored at 30 ms
     p.pushAudio('x', tenMs(2), at(45)); // would start at 35 ms: the anchor moves back 5 ms
     p.pushAudio('x', tenMs(4), at(120)); // 60 ms late: still right after the second frame
-    p.pushAudio('x', tenMs(8), at(600)); // 470 ms late: a pause, restarted where it arrived
-    advance(800);
+    // A stall: one frame 400 ms late, then the rest of the burst at once; all stay contiguous.
+    p.pushAudio('x', tenMs(5), at(455));
+    for (let i = 0; i < 38; i++) p.pushAudio('x', tenMs(6), at(456));
+    advance(1500);
+    // A pause: frames resume 1 s later and keep arriving in real time; after 100 ms of that they are placed there
+    // (the first ones fall where the source left off, long written, and are lost).
+    for (let i = 0; i < 12; i++) p.pushAudio('x', tenMs(8), at(1500 + 10 * i));
+    advance(2000);
     const s = samples();
     const ms = (m: number) => s[m * 96];
-    assert.deepEqual([ms(25), ms(32), ms(37), ms(42), ms(47), ms(60), ms(585), ms(595)], [0, 1, 3, 2, 4, 0, 0, 8]);
+    assert.deepEqual(
+      [ms(25), ms(32), ms(37), ms(42), ms(47), ms(55), ms(65), ms(440), ms(450)],
+      [0, 1, 3, 2, 4, 5, 6, 6, 0],
+    );
+    assert.deepEqual([ms(1585), ms(1595), ms(1605)], [0, 8, 8]);
     assert.equal(p.stats.audioResyncs, 1);
   });
 

@@ -8,8 +8,8 @@
  *   goes away; the last frame repeats while none arrive); a frame is only converted once it is shown;
  * - audio: each source's samples are laid end to end from an anchor, the earliest arrival its samples allow
  *   (a source delivers in real time, so a late frame was delayed, an early one moves the anchor back); a source
- *   whose frames stop for longer than a bound (a mute, a pause) is anchored again at its next arrival. Sources
- *   are mixed; where none has samples, silence is written.
+ *   whose frames keep coming late after a break (a mute, a pause) is anchored again where they come. Sources are
+ *   mixed; where none has samples, silence is written.
  */
 
 /** A frame, or what makes it (called only if the frame is shown). */
@@ -26,7 +26,7 @@ export interface MediaPacerOptions {
   /** The frame shown before any video and after a track goes away. */
   black?: Buffer;
   sinks: PacerSinks;
-  /** How far behind the wall clock media is written (default 300 ms). */
+  /** How far behind the wall clock media is written (default 500 ms). */
   lagMs?: number;
   /** Clock, for tests (default Date.now). */
   now?: () => number;
@@ -40,8 +40,10 @@ const PER_MS = RATE / 1000;
 const RING = RATE * 4;
 /** Bytes written per audio chunk at most: 20 ms. */
 const CHUNK = RATE / 50;
-/** A source whose frame comes this much later than its samples so far allow has paused: it is anchored again. */
+/** A frame this much later than its source's samples so far allow is late... */
 const GAP_MS = 300;
+/** ...and a source whose frames keep coming late for this long has paused: it is anchored again. */
+const PAUSE_MS = 100;
 
 /** Counts for logs and the bench. */
 export interface PacerStats {
@@ -67,14 +69,14 @@ export class MediaPacer {
   private current: Buffer | undefined;
   private currentShown = false;
   private readonly ring = new Int32Array(RING * 2);
-  private readonly sources = new Map<string, { anchor: number; count: number }>();
+  private readonly sources = new Map<string, { anchor: number; count: number; lateSince?: number }>();
   readonly stats: PacerStats = { framesWritten: 0, framesShown: 0, samplesWritten: 0, audioResyncs: 0 };
 
   constructor(o: MediaPacerOptions) {
     if (!Number.isInteger(o.fps) || o.fps < 1) throw new Error(`fps must be a positive integer, not ${o.fps}`);
     if (o.sinks.video && !o.black) throw new Error('a video sink needs a black frame');
     this.fps = o.fps;
-    this.lagMs = o.lagMs ?? 300;
+    this.lagMs = o.lagMs ?? 500;
     this.now = o.now ?? Date.now;
     this.tickMs = o.tickMs ?? 10;
     this.sinks = o.sinks;
@@ -123,10 +125,17 @@ export class MediaPacer {
       this.sources.set(source, st);
     } else if (implied < st.anchor) {
       st.anchor = implied;
-    } else if (implied - st.anchor > GAP_MS * PER_MS) {
+    } else if (implied - st.anchor <= GAP_MS * PER_MS) {
+      st.lateSince = undefined;
+    } else if (st.lateSince === undefined) {
+      st.lateSince = at;
+    } else if (at - st.lateSince >= PAUSE_MS) {
+      // Late frames for a while of real time: the source paused. A stall of this process shows as late frames
+      // handed over all at once, which then catch up.
       this.stats.audioResyncs++;
       st.anchor = implied + st.count;
       st.count = 0;
+      st.lateSince = undefined;
     }
     const start = st.anchor + st.count;
     st.count += n;
