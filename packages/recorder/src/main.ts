@@ -5,6 +5,7 @@
 import { errors, parseParentCommand, type ChildEvent, type EndInfo, type RecordingPlan } from '@egress/shared';
 import { RecorderMetrics } from './metrics/recorder-metrics.js';
 import { capturePath } from './outputs/file-delivery.js';
+import type { SdkRecording } from './sdk-recording.js';
 import { WebRecording } from './web-recording.js';
 
 function send(ev: ChildEvent): void {
@@ -15,12 +16,17 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-let recording: WebRecording | undefined;
+let recording: WebRecording | SdkRecording | undefined;
 let metrics: RecorderMetrics | undefined;
 let stopReason: string | undefined;
 
 async function run(plan: RecordingPlan): Promise<void> {
-  const rec = new WebRecording(plan, { log });
+  // Room tracks are joined with the SDK, loaded only then (its native library is 25 MB); web pages (and
+  // templates) are rendered in Chromium.
+  const rec =
+    plan.source.kind === 'sdk'
+      ? new (await import('./sdk-recording.js')).SdkRecording(plan, { log })
+      : new WebRecording(plan, { log });
   recording = rec;
   const m = new RecorderMetrics(plan.egressId);
   metrics = m;

@@ -262,6 +262,8 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
   /** Brings everything up in order; returns false early (without throwing) when an end was requested. */
   private async startSequence(): Promise<boolean> {
     const { plan } = this;
+    const source = plan.source;
+    if (source.kind !== 'web') throw errors.internal(`a web recording cannot record a ${source.kind} source`);
     const { file, segments, stream, images } = plan.outputs;
     if (!file && !segments && !stream && !images?.length) {
       throw errors.invalidArgument('outputs', undefined, 'a recording needs at least one output');
@@ -320,10 +322,10 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     chromium.on('templateError', (text) => this.fail(errors.failedPrecondition(`template error: ${text}`)));
     if (this.ending) return false;
 
-    await timed('page', () => this.untilEnd(chromium.load(plan.source.url, this.pageLoadTimeoutMs)));
+    await timed('page', () => this.untilEnd(chromium.load(source.url, this.pageLoadTimeoutMs)));
     if (this.ending) return false;
 
-    if (plan.source.awaitStartSignal) {
+    if (source.awaitStartSignal) {
       this.waitingForStartSignal = true;
       await timed('start signal', () => this.untilEnd(startSignalSeen));
       if (this.ending) return false;
@@ -345,7 +347,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     outputs.on('streamsRemoved', () => this.stop(ALL_STREAMS_STOPPED));
     await outputs.prepare();
     const pipeline = buildWebPipeline({
-      source: plan.source,
+      source,
       encoding: plan.encoding,
       display: xvfb.display,
       pulseMonitor: sink.monitor,

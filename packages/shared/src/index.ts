@@ -11,3 +11,4 @@ export * from './egress/storage-request.js';
 export * from './ipc/messages.js';
 export * from './log/logger.js';
 export * from './config/index.js';
+export * from './egress/sdk-request-plan.js';

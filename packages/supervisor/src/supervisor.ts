@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Empty } from '@bufbuild/protobuf';
-import { EgressInfo, EgressStatus, StopEgressRequest, UpdateStreamRequest } from '@livekit/protocol';
+import { EgressInfo, EgressSourceType, EgressStatus, StopEgressRequest, UpdateStreamRequest } from '@livekit/protocol';
 import {
   assertDestinationWritable,
   errors,
   planFromRequest,
   roomNameOf,
+  sdkRoomContext,
   type EgressConfig,
   type Logger,
   type RecordingPlan,
@@ -183,7 +184,14 @@ export class Supervisor implements MetricsSource {
     const { config, log } = this.opts;
     if (this.draining) throw errors.unavailable('server is shutting down');
     if (this.active.has(req.egressId)) throw errors.alreadyExists('egress');
+    // Requests recorded with the SDK join the room with a recorder token minted here.
+    const sdkRoom = await sdkRoomContext(req, {
+      apiKey: config.api_key,
+      apiSecret: config.api_secret,
+      wsUrl: config.ws_url,
+    });
     const plan = await planFromRequest(req, {
+      ...(sdkRoom ? { sdkRoom } : {}),
       tmpRoot: config.tmp_dir,
       localOutputDir: config.local_output_dir,
       chrome: {
@@ -228,6 +236,7 @@ export class Supervisor implements MetricsSource {
       ...req.request,
       value: (req.request.value as { clone(): unknown } | undefined)?.clone(),
     } as EgressInfo['request']);
+    if (plan.source.kind === 'sdk') info.sourceType = EgressSourceType.SDK;
     const logFile = openLogFile(config.log_dir, req.egressId, egLog);
     const egress = new ActiveEgress(plan, info, {
       io: this.io,
@@ -507,6 +516,11 @@ function kindOf(req: RpcStartEgressRequest): RequestKind {
   const r = req.request;
   const composite = roomCompositeKind(req);
   if (composite) return composite;
+  if (r.case === 'participant') return 'participant';
+  if (r.case === 'trackComposite') return 'track_composite';
+  if (r.case === 'track') return 'track';
+  // Upstream prices a transcoded MediaSource as a participant egress.
+  if (r.case === 'egress' && r.value.source.case === 'media') return 'participant';
   const audioOnly =
     (r.case === 'web' && r.value.audioOnly) ||
     (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
@@ -514,6 +528,9 @@ function kindOf(req: RpcStartEgressRequest): RequestKind {
 }
 
 function fileField(req: RpcStartEgressRequest): string {
+  if (req.request.case === 'participant') return 'participant.file_outputs[0].filepath';
+  if (req.request.case === 'trackComposite') return 'track_composite.file_outputs[0].filepath';
+  if (req.request.case === 'track') return 'track.file.filepath';
   if (req.request.case === 'egress') return 'egress.outputs[0].filepath';
   if (req.request.case === 'roomComposite') return 'room_composite.file_outputs[0].filepath';
   return 'web.file_outputs[0].filepath';

@@ -47,6 +47,8 @@ export interface GstLaunchOptions {
   feedFd?: boolean;
   /** Feed the pipeline's stdin (fdsrc fd=0) from `input`. */
   stdin?: boolean;
+  /** How many more pipes to give gst-launch for the pipeline to read (fdsrc fd=4, 5...); written through `inputs`. */
+  extraInputs?: number;
   /** Extra environment (GST_DEBUG...). */
   env?: NodeJS.ProcessEnv;
 }
@@ -70,6 +72,8 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
   readonly feed: Readable | undefined;
   /** stdin of gst-launch, with `stdin`. */
   readonly input: Writable | undefined;
+  /** fds 4, 5... of gst-launch, with `extraInputs`. */
+  readonly inputs: Writable[];
   private readonly child: ChildProcess;
   private readonly stderrTail: string[] = [];
   private readonly maxStderr: number;
@@ -85,14 +89,24 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
     super();
     this.log = options.log ?? (() => {});
     this.maxStderr = options.stderrLines ?? 30;
+    const extra = options.extraInputs ?? 0;
+    const fd3: 'pipe' | 'ignore' = options.feedFd ? 'pipe' : 'ignore';
     this.child = spawn('gst-launch-1.0', ['-e', '-m', ...pipeline], {
-      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.feedFd ? ['pipe' as const] : [])],
+      stdio: [
+        options.stdin ? ('pipe' as const) : ('ignore' as const),
+        'pipe',
+        'pipe',
+        ...(options.feedFd || extra > 0 ? [fd3] : []),
+        ...Array.from({ length: extra }, () => 'pipe' as const),
+      ],
       detached: false,
       ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
     });
     this.pid = this.child.pid;
     this.feed = options.feedFd ? (this.child.stdio[3] as Readable) : undefined;
     this.input = options.stdin ? (this.child.stdin ?? undefined) : undefined;
+    this.inputs = Array.from({ length: extra }, (_, i) => this.child.stdio[4 + i] as Writable);
+    for (const input of this.inputs) input.on('error', () => undefined);
     // A reader that went away is the exit's business, not an uncaught stream error.
     this.feed?.on('error', () => undefined);
     this.input?.on('error', () => undefined);

@@ -26,7 +26,6 @@ import type {
   OutputsPlan,
   SegmentsOutputPlan,
   StreamOutputPlan,
-  WebSourcePlan,
 } from './plan.js';
 import { normalizeStreamUrl, redactStreamUrl, streamProtocolOf, type StreamProtocolName } from './stream-url.js';
 import { isLocalStorage, resolveOutputStorage, type StorageDefaults, type UploadProvider } from './storage-request.js';
@@ -43,6 +42,9 @@ export type RequestOutput = (
   storage?: { provider: UploadProvider; field: string };
 };
 
+/** What the outputs need to know of the source. */
+export type OutputsSource = { audioOnly: boolean };
+
 export interface OutputsContext {
   localOutputDir: string;
   filename: FilenameContext;
@@ -55,7 +57,7 @@ export interface OutputsContext {
 /** Upstream's limits: one file, one stream output (of many URLs), one segments output, any number of images. */
 export function planOutputs(
   outputs: RequestOutput[],
-  source: WebSourcePlan,
+  source: OutputsSource,
   field: string,
   ctx: OutputsContext,
 ): OutputsPlan {
@@ -118,7 +120,7 @@ const FILE_TYPES: Partial<Record<EncodedFileType, FileType>> = {
 };
 
 /** The container: the requested one, or upstream's default (OGG for audio only, MP4 with video). */
-function fileTypeOf(f: EncodedFileOutput | FileOutput, source: WebSourcePlan, at: string): FileType {
+function fileTypeOf(f: EncodedFileOutput | FileOutput, source: OutputsSource, at: string): FileType {
   if (f.fileType === EncodedFileType.DEFAULT_FILETYPE) return source.audioOnly ? 'ogg' : 'mp4';
   const type = FILE_TYPES[f.fileType];
   const name = EncodedFileType[f.fileType] ?? f.fileType;
@@ -135,7 +137,7 @@ function noNul(value: string, at: string): void {
 
 function filePlan(
   o: Extract<RequestOutput, { kind: 'file' }>,
-  source: WebSourcePlan,
+  source: OutputsSource,
   ctx: OutputsContext,
 ): FileOutputPlan {
   const { value: f, at } = o;

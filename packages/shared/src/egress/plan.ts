@@ -15,7 +15,39 @@ export interface WebSourcePlan {
   awaitStartSignal: boolean;
 }
 
-export type SourcePlan = WebSourcePlan;
+/** Which video an SDK recording shows: one track by id, or a participant's camera (or screen share). */
+export type SdkVideoSelection = { trackId: string } | { identity: string; preferScreenShare: boolean };
+
+/** Which audio an SDK recording mixes: every track in the room, or tracks by id and by publisher. */
+export interface SdkAudioSelection {
+  all: boolean;
+  trackIds: string[];
+  identities: string[];
+}
+
+/**
+ * A recording made by joining the room with the SDK as a hidden recorder (participant, track composite,
+ * track, audio-only room composite, and the unified request's MediaSource): decoded frames are fed to
+ * gst-launch at a constant rate.
+ */
+export interface SdkSourcePlan {
+  kind: 'sdk';
+  /** The request type, for logs and end reasons. */
+  requestType: 'participant' | 'track_composite' | 'track' | 'room_composite' | 'media';
+  roomName: string;
+  wsUrl: string;
+  /** The recorder's token (identity = egress id, hidden recorder). */
+  token: string;
+  video?: SdkVideoSelection;
+  audio?: SdkAudioSelection;
+  /** Track egress: the one track recorded, whose kind (audio or video) is learned once joined. */
+  trackId?: string;
+  /** No video is recorded (known at plan time; a track egress learns it once joined). */
+  audioOnly: boolean;
+  videoOnly: boolean;
+}
+
+export type SourcePlan = WebSourcePlan | SdkSourcePlan;
 
 export type VideoProfile = 'baseline' | 'main' | 'high';
 
@@ -60,6 +92,13 @@ export interface FileOutputPlan {
   upload?: UploadPlan;
   /** Write `<egressId>.json` next to the file (upstream's manifest) unless the request disabled it. */
   manifest: boolean;
+  /** Track egress: the file used instead when the track turns out to be video (this one is for audio). */
+  ifVideo?: { fileType: FileType; destination: string };
+}
+
+/** Raw PCM (s16le, 48 kHz, stereo) in binary websocket frames: a track egress's `websocket_url`. */
+export interface WebsocketOutputPlan {
+  url: string;
 }
 
 /** HLS: MPEG-TS segments and the playlists that list them, written into one directory. */
@@ -118,6 +157,7 @@ export interface OutputsPlan {
   segments?: SegmentsOutputPlan;
   stream?: StreamOutputPlan;
   images?: ImageOutputPlan[];
+  websocket?: WebsocketOutputPlan;
 }
 
 /** One segment as its playlists list it. */

@@ -1,3 +1,4 @@
+import type { RecordingPlan, WebSourcePlan } from './plan.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -66,6 +67,12 @@ async function rejects(p: Promise<unknown>, code: string, text: string | RegExp)
   });
 }
 
+/** The plan's web source: a room composite is recorded as a page. */
+function webOf(plan: RecordingPlan): WebSourcePlan {
+  assert.equal(plan.source.kind, 'web');
+  return plan.source as WebSourcePlan;
+}
+
 test('a room composite records the template page, joined as the hidden recorder, with web outputs', async () => {
   const plan = await planFromRequest(
     composite({
@@ -76,7 +83,7 @@ test('a room composite records the template page, joined as the hidden recorder,
   );
   assert.equal(plan.source.kind, 'web');
   assert.deepEqual([plan.source.awaitStartSignal, plan.source.audioOnly, plan.source.videoOnly], [true, false, false]);
-  const url = new URL(plan.source.url);
+  const url = new URL(webOf(plan).url);
   assert.equal(`${url.origin}${url.pathname}`, 'http://127.0.0.1:7980/');
   assert.equal(url.searchParams.get('layout'), 'grid');
   assert.equal(url.searchParams.get('url'), 'ws://127.0.0.1:7880');
@@ -97,7 +104,7 @@ test('a room composite honours custom_base_url, the rpc token and ws_url, audio_
     ),
     ctx,
   );
-  const url = new URL(custom.source.url);
+  const url = new URL(webOf(custom).url);
   assert.equal(`${url.origin}${url.pathname}`, 'https://pages.example.test/rec/');
   assert.deepEqual(
     ['theme', 'token', 'url', 'layout'].map((k) => url.searchParams.get(k)),
@@ -115,11 +122,11 @@ test('a room composite honours custom_base_url, the rpc token and ws_url, audio_
 
 test('the unified request with a TemplateSource plans the same page', async () => {
   const plan = await planFromRequest(template({ videoOnly: true }, [fileOut('{room_name}.mp4')]), ctx);
-  const url = new URL(plan.source.url);
+  const url = new URL(webOf(plan).url);
   assert.equal(url.searchParams.get('layout'), 'speaker');
   const claims = await new TokenVerifier('devkey', SECRET).verify(url.searchParams.get('token') ?? '');
   assert.deepEqual([claims.sub, claims.video?.room], ['EG_tpl1', 'v2-room']);
-  assert.deepEqual([plan.source.awaitStartSignal, plan.source.videoOnly], [true, true]);
+  assert.deepEqual([webOf(plan).awaitStartSignal, webOf(plan).videoOnly], [true, true]);
   assert.equal(plan.outputs.file?.destination, '/srv/out/v2-room.mp4');
 });
 

@@ -53,8 +53,13 @@ test('a web request with one MP4 file becomes a plan with defaults', async () =>
     web({ fileOutputs: [new EncodedFileOutput({ filepath: 'rec/{time}.mp4' })], awaitStartSignal: true }),
     ctx,
   );
-  assert.equal(plan.source.url, 'http://127.0.0.1:8000/');
-  assert.equal(plan.source.awaitStartSignal, true);
+  assert.deepEqual(plan.source, {
+    kind: 'web',
+    url: 'http://127.0.0.1:8000/',
+    audioOnly: false,
+    videoOnly: false,
+    awaitStartSignal: true,
+  });
   assert.equal(plan.outputs.file?.destination, '/srv/out/rec/2026-01-02T030405.mp4');
   assert.equal(plan.tmpDir, '/tmp/egress-test/EG_test1');
   assert.deepEqual(
@@ -157,9 +162,9 @@ test('bad requests are invalid_argument naming the field', async () => {
 
 test('what is not built yet is unimplemented, not silently dropped', async () => {
   await rejects(
-    () => planFromRequest({ egressId: 'EG_x', roomId: '', roomName: '', request: { case: 'track', value: {} } }, ctx),
+    () => planFromRequest({ egressId: 'EG_x', roomId: '', roomName: '', request: { case: 'replay', value: {} } }, ctx),
     'unimplemented',
-    'track',
+    'replay',
   );
 });
 

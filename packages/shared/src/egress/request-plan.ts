@@ -13,6 +13,7 @@ import type { ChromePlan, EncodingPlan, OutputsPlan, RecordingPlan, SessionLimit
 import { roomCompositeSource, type RoomCompositeFields } from './room-composite.js';
 
 export { assertHttpUrl };
+import { planSdkRequest, sdkRoomName, type SdkRoomContext } from './sdk-request-plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
@@ -41,6 +42,8 @@ export interface PlanContext {
   storage?: StorageDefaults;
   /** Config `backup:` storage. */
   backup?: StorageConfig;
+  /** The room and recorder token for requests the SDK records (sdkRoomContext mints it). */
+  sdkRoom?: SdkRoomContext;
   /** What a room composite needs to join its room; without it room composites are refused. */
   room?: RoomJoinContext;
 }
@@ -77,6 +80,16 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
   const roomName = roomNameOf(req);
   const filename = { roomName, roomId: req.roomId, identifier: roomName || 'web', now };
   const r = req.request;
+  if (sdkRoomName(req) !== undefined) {
+    const plan = planSdkRequest(req, {
+      base,
+      filename,
+      localOutputDir: ctx.localOutputDir,
+      ...(ctx.storage ? { storage: ctx.storage } : {}),
+      ...(ctx.sdkRoom ? { room: ctx.sdkRoom } : {}),
+    });
+    return { ...plan, ...backupFor(plan.outputs, ctx) };
+  }
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;
     const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');

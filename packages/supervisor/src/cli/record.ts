@@ -96,7 +96,9 @@ export async function record(argv: string[]): Promise<number> {
   const ended = new Promise<EndInfo | undefined>((resolve) => {
     proc.on('message', (ev) => {
       if (ev.type === 'active') {
-        process.stderr.write(`recording ${plan.source.url} -> ${plan.outputs.file?.destination} (Ctrl-C to stop)\n`);
+        process.stderr.write(
+          `recording ${plan.source.kind === 'web' ? plan.source.url : plan.source.roomName} -> ${plan.outputs.file?.destination} (Ctrl-C to stop)\n`,
+        );
         if (durationSec) setTimeout(() => stop('Duration reached'), durationSec * 1000).unref();
       }
       if (ev.type === 'ended') resolve(ev.info);

@@ -501,6 +501,11 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     }
   }
 
+  /** The page recorded, without its token (the manifest is read by anyone with the files); SDK sources have none. */
+  private sourceUrl(): string {
+    return this.plan.source.kind === 'web' ? redactUrlToken(this.plan.source.url) : '';
+  }
+
   /** A recorder that died left its playlists open; unless a fresh one continues them, they end here. */
   private async closeSegments(): Promise<void> {
     const segments = this.plan.outputs.segments;
@@ -539,7 +544,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     try {
       if (upload) {
         const keyDir = file ? path.posix.dirname(upload.key) : upload.key;
-        const staged = await writeManifest(os.tmpdir(), this.info, redactUrlToken(this.plan.source.url), extras);
+        const staged = await writeManifest(os.tmpdir(), this.info, this.sourceUrl(), extras);
         try {
           const target = uploadFor(upload, this.plan.backup)!;
           const name = path.basename(staged);
@@ -551,7 +556,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         }
         return;
       }
-      this.info.manifestLocation = await writeManifest(dir, this.info, redactUrlToken(this.plan.source.url), extras);
+      this.info.manifestLocation = await writeManifest(dir, this.info, this.sourceUrl(), extras);
     } catch (err) {
       this.deps.log.warn('could not write the manifest', { error: errors.from(err).message });
     }

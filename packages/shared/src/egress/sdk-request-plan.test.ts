@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  AudioChannel,
+  AudioConfig,
+  AudioRoute,
+  DirectFileOutput,
+  EncodedFileOutput,
+  ImageOutput,
+  MediaSource,
+  Output,
+  ParticipantEgressRequest,
+  StartEgressRequest,
+  TrackCompositeEgressRequest,
+  TrackEgressRequest,
+} from '@livekit/protocol';
+import { TokenVerifier } from 'livekit-server-sdk';
+import { EgressError } from '../errors.js';
+import { planFromRequest, type StartRequestLike } from './request-plan.js';
+import { sdkRoomAudioSourcePlan, sdkRoomContext, sdkRoomName } from './sdk-request-plan.js';
+
+const SECRET = 'a-secret-of-at-least-thirty-two-characters';
+const ctx = {
+  tmpRoot: '/tmp/egress-test',
+  localOutputDir: '/srv/out',
+  chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
+  now: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)),
+  sdkRoom: { wsUrl: 'ws://127.0.0.1:7880', token: 'tok' },
+};
+
+const req = (request: StartRequestLike['request']): StartRequestLike => ({
+  egressId: 'EG_sdk1',
+  roomId: 'RM_1',
+  roomName: '',
+  request,
+});
+
+async function rejects(fn: () => Promise<unknown>, code: string, text: string) {
+  await assert.rejects(fn, (err: unknown) => {
+    assert.ok(err instanceof EgressError);
+    assert.equal(err.code, code);
+    assert.ok(err.message.includes(text), `${err.message} names ${text}`);
+    return true;
+  });
+}
+
+describe('SDK request plans', () => {
+  it('mints the recorder token for SDK requests only', async () => {
+    const participant = req({ case: 'participant', value: new ParticipantEgressRequest({ roomName: 'r1' }) });
+    const room = await sdkRoomContext(participant, { apiKey: 'devkey', apiSecret: SECRET, wsUrl: 'ws://x:7880' });
+    assert.equal(room?.wsUrl, 'ws://x:7880');
+    const claims = await new TokenVerifier('devkey', SECRET).verify(room!.token);
+    assert.equal(claims.sub, 'EG_sdk1');
+    assert.deepEqual([claims.video?.room, claims.video?.hidden, claims.video?.recorder], ['r1', true, true]);
+    const web = req({ case: 'web', value: {} });
+    assert.equal(await sdkRoomContext(web, { apiKey: 'devkey', apiSecret: SECRET, wsUrl: 'ws://x' }), undefined);
+    assert.equal(sdkRoomName(web), undefined);
+  });
+
+  it('plans a participant egress: its video (screen share preferred when asked) and its audio', async () => {
+    const plan = await planFromRequest(
+      req({
+        case: 'participant',
+        value: new ParticipantEgressRequest({
+          roomName: 'r1',
+          identity: 'alice',
+          screenShare: true,
+          fileOutputs: [new EncodedFileOutput({ filepath: '{room_name}/a.mp4' })],
+          imageOutputs: [new ImageOutput({ captureInterval: 5 })],
+        }),
+      }),
+      ctx,
+    );
+    assert.deepEqual(plan.source, {
+      kind: 'sdk',
+      requestType: 'participant',
+      roomName: 'r1',
+      wsUrl: 'ws://127.0.0.1:7880',
+      token: 'tok',
+      video: { identity: 'alice', preferScreenShare: true },
+      audio: { all: false, trackIds: [], identities: ['alice'] },
+      audioOnly: false,
+      videoOnly: false,
+    });
+    assert.equal(plan.outputs.file?.destination, '/srv/out/r1/a.mp4');
+    assert.deepEqual([plan.outputs.images?.[0]?.width, plan.outputs.images?.[0]?.height], [1280, 720]);
+    await rejects(
+      () => planFromRequest(req({ case: 'participant', value: new ParticipantEgressRequest({ roomName: 'r1' }) }), ctx),
+      'invalid_argument',
+      'participant.identity',
+    );
+  });
+
+  it('plans a track composite from its track ids; audio only takes OGG', async () => {
+    const plan = await planFromRequest(
+      req({
+        case: 'trackComposite',
+        value: new TrackCompositeEgressRequest({
+          roomName: 'r1',
+          audioTrackId: 'TR_a',
+          output: { case: 'file', value: new EncodedFileOutput({ filepath: 'x' }) },
+        }),
+      }),
+      ctx,
+    );
+    assert.equal(plan.source.kind === 'sdk' && plan.source.audioOnly, true);
+    assert.equal(plan.outputs.file?.fileType, 'ogg');
+    assert.equal(plan.outputs.file?.destination, '/srv/out/x.ogg');
+    await rejects(
+      () =>
+        planFromRequest(
+          req({ case: 'trackComposite', value: new TrackCompositeEgressRequest({ roomName: 'r1' }) }),
+          ctx,
+        ),
+      'invalid_argument',
+      'track_composite.video_track_id',
+    );
+  });
+
+  it('plans a track egress to a file whose type follows the track, or to a websocket', async () => {
+    const plan = await planFromRequest(
+      req({
+        case: 'track',
+        value: new TrackEgressRequest({
+          roomName: 'r1',
+          trackId: 'TR_v',
+          output: { case: 'file', value: new DirectFileOutput({ filepath: 'tracks/{track_id}' }) },
+        }),
+      }),
+      ctx,
+    );
+    assert.deepEqual(plan.outputs.file, {
+      fileType: 'ogg',
+      destination: '/srv/out/tracks/TR_v.ogg',
+      manifest: true,
+      ifVideo: { fileType: 'mp4', destination: '/srv/out/tracks/TR_v.mp4' },
+    });
+    const ws = await planFromRequest(
+      req({
+        case: 'track',
+        value: new TrackEgressRequest({
+          roomName: 'r1',
+          trackId: 'TR_a',
+          output: { case: 'websocketUrl', value: 'ws://h/x' },
+        }),
+      }),
+      ctx,
+    );
+    assert.deepEqual(ws.outputs, { websocket: { url: 'ws://h/x' } });
+    await rejects(
+      () =>
+        planFromRequest(
+          req({
+            case: 'track',
+            value: new TrackEgressRequest({
+              roomName: 'r1',
+              trackId: 'TR_a',
+              output: { case: 'websocketUrl', value: 'http://h' },
+            }),
+          }),
+          ctx,
+        ),
+      'invalid_argument',
+      'track.websocket_url',
+    );
+    await rejects(
+      () => planFromRequest(req({ case: 'track', value: new TrackEgressRequest({ roomName: 'r1' }) }), ctx),
+      'invalid_argument',
+      'track.track_id',
+    );
+  });
+
+  it('maps the unified request with a MediaSource', async () => {
+    const eg = (audio: AudioConfig) =>
+      req({
+        case: 'egress',
+        value: new StartEgressRequest({
+          roomName: 'r2',
+          source: { case: 'media', value: new MediaSource({ video: { case: 'videoTrackId', value: 'TR_v' }, audio }) },
+          outputs: [new Output({ config: { case: 'file', value: new EncodedFileOutput({ filepath: 'm.mp4' }) } })],
+        }),
+      });
+    const plan = await planFromRequest(
+      eg(
+        new AudioConfig({
+          routes: [
+            new AudioRoute({ match: { case: 'trackId', value: 'TR_a' } }),
+            new AudioRoute({ match: { case: 'participantIdentity', value: 'bob' } }),
+          ],
+        }),
+      ),
+      ctx,
+    );
+    assert.ok(plan.source.kind === 'sdk');
+    assert.deepEqual(
+      [plan.source.requestType, plan.source.roomName, plan.source.video],
+      ['media', 'r2', { trackId: 'TR_v' }],
+    );
+    assert.deepEqual(plan.source.audio, { all: false, trackIds: ['TR_a'], identities: ['bob'] });
+    await rejects(
+      () =>
+        planFromRequest(
+          eg(
+            new AudioConfig({
+              routes: [new AudioRoute({ match: { case: 'trackId', value: 'a' }, channel: AudioChannel.LEFT })],
+            }),
+          ),
+          ctx,
+        ),
+      'unimplemented',
+      'egress.media.audio.routes[0].channel',
+    );
+  });
+
+  it('builds the audio-only room composite source that mixes every track', async () => {
+    const s = sdkRoomAudioSourcePlan('r3', { kind: 'sdk-audio', wsUrl: 'ws://h', token: 't' });
+    assert.deepEqual(
+      [s.requestType, s.audio, s.audioOnly],
+      ['room_composite', { all: true, trackIds: [], identities: [] }, true],
+    );
+  });
+});

@@ -1,0 +1,296 @@
+/**
+ * Plans for the requests recorded by joining the room with the SDK: Participant, TrackComposite and Track
+ * egress, and the unified StartEgressRequest with a MediaSource. The recorder's token is minted before
+ * planning (sdkRoomContext), so planning itself stays synchronous like the web path's.
+ */
+import type { StorageDefaults } from './storage-request.js';
+import path from 'node:path';
+import {
+  AudioChannel,
+  type DirectFileOutput,
+  type EncodedFileOutput,
+  type ImageOutput,
+  type MediaSource,
+  type ParticipantEgressRequest,
+  type SegmentedFileOutput,
+  type StartEgressRequest,
+  type StreamOutput,
+  type TrackCompositeEgressRequest,
+  type TrackEgressRequest,
+} from '@livekit/protocol';
+import { EgressError, errors } from '../errors.js';
+import { encodingFromRequest } from './encoding.js';
+import { expandFilepath, type FilenameContext } from './filename.js';
+import { planOutputs, type RequestOutput } from './outputs-plan.js';
+import type { EncodingPlan, OutputsPlan, RecordingPlan, SdkAudioSelection, SdkSourcePlan } from './plan.js';
+import { recorderToken, type SdkRoomAudioSource } from './room-composite.js';
+
+/** The room an SDK recording joins: where, and with which token. */
+export interface SdkRoomContext {
+  wsUrl: string;
+  token: string;
+}
+
+/** A request as planFromRequest sees it (the `request` oneof of rpc.StartEgressRequest). */
+interface SdkRequestLike {
+  egressId: string;
+  roomName: string;
+  request: { case: string | undefined; value?: unknown };
+}
+
+/** What the common planner has already worked out for every request. */
+export interface SdkPlanBase {
+  base: Pick<RecordingPlan, 'egressId' | 'tmpDir' | 'chrome' | 'limits'>;
+  filename: FilenameContext;
+  localOutputDir: string;
+  room?: SdkRoomContext;
+  /** Config storage defaults: outputs without their own upload go there. */
+  storage?: StorageDefaults;
+}
+
+/** The room an SDK request records, or undefined when the request is not one the SDK records. */
+export function sdkRoomName(req: SdkRequestLike): string | undefined {
+  const r = req.request;
+  switch (r.case) {
+    case 'participant':
+    case 'trackComposite':
+    case 'track':
+      return (r.value as { roomName: string }).roomName || req.roomName;
+    case 'egress': {
+      const eg = r.value as StartEgressRequest;
+      return eg.source.case === 'media' ? eg.roomName || req.roomName : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Mints the recorder's token for an SDK request (undefined for other requests); `wsUrl` is the server to join. */
+export async function sdkRoomContext(
+  req: SdkRequestLike & { token?: string; wsUrl?: string },
+  node: { apiKey: string; apiSecret: string; wsUrl: string },
+): Promise<SdkRoomContext | undefined> {
+  const roomName = sdkRoomName(req);
+  if (roomName === undefined) return undefined;
+  const token =
+    req.token ||
+    (await recorderToken({ egressId: req.egressId, roomName, apiKey: node.apiKey, apiSecret: node.apiSecret }));
+  return { wsUrl: req.wsUrl || node.wsUrl, token };
+}
+
+/** The SDK source of an audio-only room composite without layout or custom page: every audio track mixed. */
+export function sdkRoomAudioSourcePlan(roomName: string, source: SdkRoomAudioSource): SdkSourcePlan {
+  return {
+    kind: 'sdk',
+    requestType: 'room_composite',
+    roomName,
+    wsUrl: source.wsUrl,
+    token: source.token,
+    audio: { all: true, trackIds: [], identities: [] },
+    audioOnly: true,
+    videoOnly: false,
+  };
+}
+
+/** Plans an SDK request; throws invalid_argument naming the field for a bad one. */
+export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPlan {
+  const roomName = sdkRoomName(req);
+  if (roomName === undefined) throw errors.internal(`request ${req.request.case ?? '(none)'} is not an SDK request`);
+  const r = req.request;
+  const field = r.case === 'trackComposite' ? 'track_composite' : (r.case ?? 'request');
+  if (!roomName) throw errors.invalidArgument(`${field}.room_name`, roomName, 'is required');
+  if (!p.room) throw errors.internal('the recorder token was not minted before planning');
+  if (!/^wss?:\/\/[^/]/.test(p.room.wsUrl))
+    throw errors.invalidArgument('ws_url', p.room.wsUrl, 'must be a ws(s):// URL');
+  const room = { kind: 'sdk' as const, roomName, wsUrl: p.room.wsUrl, token: p.room.token };
+  const filename: FilenameContext = { ...p.filename, roomName, identifier: p.filename.roomName || roomName };
+  const ctx = { localOutputDir: p.localOutputDir, filename, ...(p.storage ? { storage: p.storage } : {}) };
+  switch (r.case) {
+    case 'participant': {
+      const v = r.value as ParticipantEgressRequest;
+      if (!v.identity) throw errors.invalidArgument('participant.identity', v.identity, 'is required');
+      const source: SdkSourcePlan = {
+        ...room,
+        requestType: 'participant',
+        video: { identity: v.identity, preferScreenShare: v.screenShare },
+        audio: { all: false, trackIds: [], identities: [v.identity] },
+        audioOnly: false,
+        videoOnly: false,
+      };
+      const outputs = planOutputs(listOutputs(v, 'participant'), source, 'participant.outputs', ctx);
+      return finish(p, source, outputs, encodingFromRequest(v.options, 'participant', outputs.file?.fileType));
+    }
+    case 'trackComposite': {
+      const v = r.value as TrackCompositeEgressRequest;
+      if (!v.audioTrackId && !v.videoTrackId) {
+        throw errors.invalidArgument('track_composite.video_track_id', '', 'an audio or a video track id is required');
+      }
+      const source: SdkSourcePlan = {
+        ...room,
+        requestType: 'track_composite',
+        ...(v.videoTrackId ? { video: { trackId: v.videoTrackId } } : {}),
+        ...(v.audioTrackId ? { audio: { all: false, trackIds: [v.audioTrackId], identities: [] } } : {}),
+        audioOnly: !v.videoTrackId,
+        videoOnly: !v.audioTrackId,
+      };
+      const outputs = planOutputs(listOutputs(v, 'track_composite'), source, 'track_composite.outputs', ctx);
+      return finish(p, source, outputs, encodingFromRequest(v.options, 'track_composite', outputs.file?.fileType));
+    }
+    case 'track':
+      return trackPlan(r.value as TrackEgressRequest, room, p, filename);
+    case 'egress': {
+      const eg = r.value as StartEgressRequest;
+      const source: SdkSourcePlan = { ...room, ...mediaSelection(eg.source.value as MediaSource) };
+      const requestUpload = eg.storage?.provider.case
+        ? { requestUpload: { provider: eg.storage.provider, field: 'egress.storage' } }
+        : {};
+      const outputs = planOutputs(unifiedOutputs(eg), source, 'egress.outputs', { ...ctx, ...requestUpload });
+      return finish(p, source, outputs, encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType));
+    }
+    default:
+      throw errors.internal(`request ${r.case ?? '(none)'} is not an SDK request`);
+  }
+}
+
+function finish(p: SdkPlanBase, source: SdkSourcePlan, outputs: OutputsPlan, encoding: EncodingPlan): RecordingPlan {
+  const images = outputs.images?.map((i) => ({
+    ...i,
+    width: i.width || encoding.width,
+    height: i.height || encoding.height,
+  }));
+  return { ...p.base, source, encoding, outputs: { ...outputs, ...(images ? { images } : {}) } };
+}
+
+/** The v2 MediaSource: video by track id or participant, audio by capture_all or routes. */
+function mediaSelection(m: MediaSource): Omit<SdkSourcePlan, 'kind' | 'roomName' | 'wsUrl' | 'token'> {
+  const at = 'egress.media';
+  let video: SdkSourcePlan['video'];
+  if (m.video.case === 'videoTrackId') {
+    if (!m.video.value) throw errors.invalidArgument(`${at}.video_track_id`, '', 'must not be empty');
+    video = { trackId: m.video.value };
+  } else if (m.video.case === 'participantVideo') {
+    const pv = m.video.value;
+    if (!pv.identity) throw errors.invalidArgument(`${at}.participant_video.identity`, '', 'is required');
+    video = { identity: pv.identity, preferScreenShare: pv.preferScreenShare };
+  }
+  let audio: SdkAudioSelection | undefined;
+  if (m.audio && (m.audio.captureAll || m.audio.routes.length > 0)) {
+    audio = { all: m.audio.captureAll, trackIds: [], identities: [] };
+    for (const [i, route] of m.audio.routes.entries()) {
+      const rat = `${at}.audio.routes[${i}]`;
+      if (route.channel !== AudioChannel.BOTH) {
+        throw new EgressError('unimplemented', `${rat}.channel: only AUDIO_CHANNEL_BOTH is supported`);
+      }
+      if (route.match.case === 'trackId' && route.match.value) audio.trackIds.push(route.match.value);
+      else if (route.match.case === 'participantIdentity' && route.match.value) {
+        audio.identities.push(route.match.value);
+      } else if (route.match.case === 'participantKind') {
+        throw new EgressError('unimplemented', `${rat}.participant_kind: matching by kind is not supported`);
+      } else throw errors.invalidArgument(`${rat}.match`, '(empty)', 'a track_id or participant_identity is required');
+    }
+  }
+  if (!video && !audio) throw errors.invalidArgument(at, '(empty)', 'needs video, audio or both');
+  return {
+    requestType: 'media',
+    ...(video ? { video } : {}),
+    ...(audio ? { audio } : {}),
+    audioOnly: !video,
+    videoOnly: !audio,
+  };
+}
+
+/** Track egress: one track to a file (OGG/Opus for audio, MP4/H.264 for video) or raw PCM to a websocket. */
+function trackPlan(
+  v: TrackEgressRequest,
+  room: Pick<SdkSourcePlan, 'kind' | 'roomName' | 'wsUrl' | 'token'>,
+  p: SdkPlanBase,
+  filename: FilenameContext,
+): RecordingPlan {
+  if (!v.trackId) throw errors.invalidArgument('track.track_id', v.trackId, 'is required');
+  const source: SdkSourcePlan = {
+    ...room,
+    requestType: 'track',
+    trackId: v.trackId,
+    audioOnly: false,
+    videoOnly: false,
+  };
+  const encoding = encodingFromRequest({ case: undefined }, 'track', 'ogg');
+  if (v.output.case === 'websocketUrl') {
+    const url = v.output.value;
+    if (!/^wss?:\/\/[^/]/.test(url)) throw errors.invalidArgument('track.websocket_url', url, 'must be a ws(s):// URL');
+    return { ...p.base, source: { ...source, audioOnly: true }, encoding, outputs: { websocket: { url } } };
+  }
+  if (v.output.case !== 'file')
+    throw errors.invalidArgument('track.output', '(none)', 'a file or a websocket_url is required');
+  const f: DirectFileOutput = v.output.value;
+  if (f.output.case) {
+    // The track's kind picks the container only once the recorder sees it; uploads of that file are not built.
+    throw new EgressError(
+      'unimplemented',
+      `track.file.output: ${f.output.case} upload of a track egress file is not supported yet`,
+    );
+  }
+  if (f.filepath.includes('\0')) throw errors.invalidArgument('track.file.filepath', f.filepath, 'contains a NUL byte');
+  // Upstream's track placeholder; the name defaults to the track id.
+  const raw = f.filepath.replaceAll('{track_id}', v.trackId);
+  const named = { ...filename, identifier: v.trackId };
+  const at = (ext: string) => path.resolve(p.localOutputDir, expandFilepath(raw, ext, named));
+  return {
+    ...p.base,
+    source,
+    encoding,
+    outputs: {
+      file: {
+        fileType: 'ogg',
+        destination: at('.ogg'),
+        manifest: !f.disableManifest,
+        ifVideo: { fileType: 'mp4', destination: at('.mp4') },
+      },
+    },
+  };
+}
+
+type OutputLists = {
+  fileOutputs: EncodedFileOutput[];
+  streamOutputs: StreamOutput[];
+  segmentOutputs: SegmentedFileOutput[];
+  imageOutputs: ImageOutput[];
+  output?: TrackCompositeEgressRequest['output'];
+};
+
+/** A request's output lists; the deprecated single output counts only when the lists are empty. */
+function listOutputs(v: OutputLists, field: string): RequestOutput[] {
+  const lists: RequestOutput[] = [
+    ...v.fileOutputs.map((value, i) => ({ kind: 'file' as const, value, at: `${field}.file_outputs[${i}]` })),
+    ...v.streamOutputs.map((value, i) => ({ kind: 'stream' as const, value, at: `${field}.stream_outputs[${i}]` })),
+    ...v.segmentOutputs.map((value, i) => ({ kind: 'segments' as const, value, at: `${field}.segment_outputs[${i}]` })),
+    ...v.imageOutputs.map((value, i) => ({ kind: 'images' as const, value, at: `${field}.image_outputs[${i}]` })),
+  ];
+  if (lists.length > 0 || !v.output?.case) return lists;
+  const o = v.output;
+  if (o.case === 'file') return [{ kind: 'file', value: o.value, at: `${field}.file` }];
+  if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: `${field}.stream` }];
+  return [{ kind: 'segments', value: o.value, at: `${field}.segments` }];
+}
+
+/** The unified request's outputs, each with its own upload config when it has one. */
+function unifiedOutputs(eg: StartEgressRequest): RequestOutput[] {
+  return eg.outputs.map((o, i): RequestOutput => {
+    const at = `egress.outputs[${i}]`;
+    const storage = o.storage?.provider.case
+      ? { storage: { provider: o.storage.provider, field: `${at}.storage` } }
+      : {};
+    switch (o.config.case) {
+      case 'file':
+        return { kind: 'file', value: o.config.value, at: `${at}.file`, ...storage };
+      case 'stream':
+        return { kind: 'stream', value: o.config.value, at: `${at}.stream` };
+      case 'segments':
+        return { kind: 'segments', value: o.config.value, at: `${at}.segments`, ...storage };
+      case 'images':
+        return { kind: 'images', value: o.config.value, at: `${at}.images`, ...storage };
+      default:
+        throw errors.invalidArgument(at, '(empty)', 'output has no config');
+    }
+  });
+}
