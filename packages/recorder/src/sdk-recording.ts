@@ -6,7 +6,8 @@
  * removed before `ended` resolves.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Writable } from 'node:stream';
 import {
   EgressError,
@@ -21,6 +22,8 @@ import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
 import { delay, describeExit } from './media/process.js';
 import { capturePath, deliverCapture } from './outputs/file-delivery.js';
 import { RecordingOutputs } from './outputs/recording-outputs.js';
+import { recordingUploads, verifyUploads, type RecordingUploads } from './outputs/upload-targets.js';
+import { DeliveryError } from './storage/delivery-target.js';
 import { buildSdkPipeline } from './pipeline/sdk-argv.js';
 import { blackI420, I420Fitter } from './sdk/i420.js';
 import { MediaPacer, type PacerStats } from './sdk/media-pacer.js';
@@ -71,6 +74,10 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
   private pacer: MediaPacer | undefined;
   private websocket: WebsocketSink | undefined;
   private outputs: RecordingOutputs | undefined;
+  /** Where each output is uploaded, if anywhere. */
+  private uploads: RecordingUploads | undefined;
+  /** Files whose upload failed: they stay in the scratch dir, which is then kept. */
+  private readonly kept: string[] = [];
   private stopping = false;
   private tearingDown = false;
   private startedAt: number | undefined;
@@ -185,9 +192,14 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
     } catch (err) {
       this.fail(errors.from(err));
     } finally {
-      await rm(this.plan.tmpDir, { recursive: true, force: true }).catch((err: unknown) =>
-        this.note(`could not remove ${this.plan.tmpDir}: ${String(err)}`),
-      );
+      if (this.kept.length > 0) {
+        // Nothing is lost: undelivered media stays where it is; the reaper never deletes a dir holding media.
+        this.note(`kept undelivered files in ${this.plan.tmpDir}: ${this.kept.join(', ')}`);
+      } else {
+        await rm(this.plan.tmpDir, { recursive: true, force: true }).catch((err: unknown) =>
+          this.note(`could not remove ${this.plan.tmpDir}: ${String(err)}`),
+        );
+      }
     }
     return this.endInfo(file, results);
   }
@@ -200,6 +212,11 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
     }
     const began = Date.now();
     await mkdir(this.plan.tmpDir, { recursive: true });
+    // Buckets and credentials are checked while the room is joined, and before anything is recorded.
+    const uploads = recordingUploads(this.plan);
+    this.uploads = uploads;
+    const storageChecked = verifyUploads(uploads, (l) => this.note(l));
+    storageChecked.catch(() => {});
     const room = new RoomTracks(source, (l) => this.log('room', l));
     this.room = room;
     room.on('disconnected', (why) => {
@@ -219,10 +236,17 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
     const { audioOnly, videoOnly } = this.source;
     if (websocket) return this.startWebsocket(room, websocket.url, began);
 
-    const outputs = new RecordingOutputs(plan, { log: (l) => this.log('outputs', l) });
+    await this.untilEnd(storageChecked);
+    if (this.endReason !== undefined) return false;
+    const outputs = new RecordingOutputs(plan, {
+      log: (l) => this.log('outputs', l),
+      uploads,
+      onKept: (p) => this.kept.push(p),
+    });
     this.outputs = outputs;
     outputs.on('progress', () => this.emit('progress'));
     outputs.on('segment', (entry) => this.emit('segment', entry));
+    outputs.on('image', (output, entry) => this.emit('image', output, entry));
     outputs.on('streamsFailed', (why) => this.fail(new EgressError('unavailable', why)));
     outputs.on('streamsRemoved', () => this.stop(ALL_STREAMS_STOPPED));
     await outputs.prepare();
@@ -468,17 +492,36 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
   private async deliverFile(): Promise<FileResult | undefined> {
     const f = this.plan.outputs.file;
     if (!f) return undefined;
-    const file = await deliverCapture({
-      tmpDir: this.plan.tmpDir,
-      fileType: f.fileType,
-      destination: f.destination,
-      startedAt: this.startedAt ?? Date.now(),
-      endedAt: this.eosAt ?? this.gstExitedAt ?? Date.now(),
-      signal: this.cancel.signal,
-      note: (line) => this.note(line),
-    });
-    if (!file) this.fail(errors.internal('the pipeline wrote no media'));
-    return file;
+    const startedAt = this.startedAt ?? Date.now();
+    const endedAt = this.eosAt ?? this.gstExitedAt ?? Date.now();
+    try {
+      const file = await deliverCapture({
+        tmpDir: this.plan.tmpDir,
+        fileType: f.fileType,
+        destination: f.destination,
+        startedAt,
+        endedAt,
+        signal: this.cancel.signal,
+        note: (line) => this.note(line),
+        ...(this.uploads?.file ? { upload: this.uploads.file } : {}),
+      });
+      if (!file) this.fail(errors.internal('the pipeline wrote no media'));
+      return file;
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err;
+      // Every storage refused it: the egress fails, and reports the file where it is.
+      this.kept.push(err.localPath);
+      this.fail(err);
+      const { size } = await stat(err.localPath);
+      return {
+        filename: basename(err.localPath),
+        location: err.localPath,
+        size,
+        durationMs: endedAt - startedAt,
+        startedAt,
+        endedAt,
+      };
+    }
   }
 
   private endInfo(file: FileResult | undefined, results: OutputResults | undefined): EndInfo {
@@ -495,6 +538,7 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
       ...(r.streams.length ? { streams: r.streams } : {}),
       ...(r.segments.length ? { segments: r.segments } : {}),
       ...(r.images.length ? { images: r.images } : {}),
+      ...(this.kept.length ? { kept: [...this.kept] } : {}),
       endedAt: Date.now(),
       ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
     };
