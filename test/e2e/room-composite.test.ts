@@ -4,6 +4,7 @@
  * service over psrpc, the template page joins as the hidden recorder, and every file is checked with
  * ffprobe and, with audio and video, for A/V sync.
  */
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -259,16 +260,20 @@ describe('room composite egress through a real livekit-server', { timeout: 600_0
     }
   });
 
-  it('refuses the browserless audio-only composite (no layout) as unimplemented, naming the way out', async () => {
-    await assert.rejects(
-      client.startRoomCompositeEgress(room, new EncodedFileOutput({ filepath: 'rc/none.ogg' }), { audioOnly: true }),
-      (err: unknown) => {
-        assert.ok(err instanceof TwirpError, String(err));
-        assert.equal(err.code, 'unimplemented', err.message);
-        assert.match(err.message, /without a browser.*set a layout/);
-        return true;
-      },
+  it('records an audio-only composite without a layout through the SDK, no browser: every track mixed into OGG', async () => {
+    const r = await record(
+      () =>
+        client.startRoomCompositeEgress(room, new EncodedFileOutput({ filepath: 'rc/sdk-audio-{time}' }), {
+          audioOnly: true,
+        }),
+      stopAfter(8000),
     );
+    assert.ok(r.location.endsWith('.ogg'), r.location);
+    assert.equal(r.file.video, undefined, 'no video stream');
+    assert.equal(r.file.audio?.codec_name, 'opus');
+    assertDuration(r);
+    const log = readFileSync(path.join(svc.logDir, `${r.done.egressId}.log`), 'utf8');
+    assert.doesNotMatch(log, /\[chromium\]/, 'no browser was started');
   });
 
   it('fails naming the page when custom_base_url cannot be loaded, without the recorder token', async () => {

@@ -161,17 +161,17 @@ test('bad room composites are invalid_argument naming the field', async () => {
   await rejects(planFromRequest(template({}, []), ctx), 'invalid_argument', 'egress.outputs');
 });
 
-test('the browserless audio-only room composite is unimplemented, saying how to get the template instead', async () => {
-  await rejects(
-    planFromRequest(composite({ audioOnly: true, layout: '' }), ctx),
-    'unimplemented',
-    /room_composite: an audio-only room composite without layout or custom_base_url .* set a layout/,
+test('the audio-only room composite without layout or custom page is recorded without a browser', async () => {
+  const plan = await planFromRequest(composite({ audioOnly: true, layout: '' }), ctx);
+  assert.equal(plan.source.kind, 'sdk');
+  assert.ok(plan.source.kind === 'sdk');
+  assert.deepEqual(
+    [plan.source.requestType, plan.source.audio?.all, plan.source.audioOnly],
+    ['room_composite', true, true],
   );
-  await rejects(
-    planFromRequest(template({ audioOnly: true, layout: '' }, [fileOut('a.ogg')]), ctx),
-    'unimplemented',
-    'egress.template: an audio-only room composite',
-  );
+  assert.equal(plan.outputs.file?.fileType, 'ogg');
+  const v2 = await planFromRequest(template({ audioOnly: true, layout: '' }, [fileOut('a.ogg')]), ctx);
+  assert.equal(v2.source.kind, 'sdk');
 });
 
 test('a node without room credentials refuses room composites', async () => {

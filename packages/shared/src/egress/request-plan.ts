@@ -9,11 +9,19 @@ import { assertHttpUrl } from './http-url.js';
 import { planOutputs, type RequestOutput } from './outputs-plan.js';
 import type { StorageConfig } from '../config/schema.js';
 import type { StorageDefaults } from './storage-request.js';
-import type { ChromePlan, EncodingPlan, OutputsPlan, RecordingPlan, SessionLimitsPlan, WebSourcePlan } from './plan.js';
+import type {
+  ChromePlan,
+  EncodingPlan,
+  OutputsPlan,
+  RecordingPlan,
+  SdkSourcePlan,
+  SessionLimitsPlan,
+  WebSourcePlan,
+} from './plan.js';
 import { roomCompositeSource, type RoomCompositeFields } from './room-composite.js';
 
 export { assertHttpUrl };
-import { planSdkRequest, sdkRoomName, type SdkRoomContext } from './sdk-request-plan.js';
+import { planSdkRequest, sdkRoomAudioSourcePlan, sdkRoomName, type SdkRoomContext } from './sdk-request-plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
@@ -133,7 +141,7 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
       filename,
     });
     const encoding = encodingFromRequest(rc.options, 'room_composite', outputs.file?.fileType);
-    return { ...base, source, encoding, outputs: fitImages(outputs, encoding) };
+    return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
   throw new EgressError(
@@ -178,7 +186,11 @@ function backupFor(outputs: OutputsPlan, ctx: PlanContext): { backup?: StorageCo
 }
 
 /** The unified request's source: a web page, or a room composite template (`egress.template`). */
-async function unifiedSource(eg: StartEgressRequest, req: StartRequestLike, ctx: PlanContext): Promise<WebSourcePlan> {
+async function unifiedSource(
+  eg: StartEgressRequest,
+  req: StartRequestLike,
+  ctx: PlanContext,
+): Promise<WebSourcePlan | SdkSourcePlan> {
   if (eg.source.case === 'web') {
     const w = eg.source.value;
     return webSource(w.url, w.audioOnly, w.videoOnly, w.awaitStartSignal, 'egress.web');
@@ -192,14 +204,15 @@ async function unifiedSource(eg: StartEgressRequest, req: StartRequestLike, ctx:
 
 /**
  * A room composite as a web page: the template (or custom_base_url) joins the room as the hidden recorder and
- * prints START_RECORDING once media plays. The browserless audio-only path is not built yet.
+ * prints START_RECORDING once media plays. Audio only without a layout or custom base URL is recorded without a
+ * browser, as upstream: the recorder joins the room itself and mixes every audio track (much cheaper).
  */
 async function templateSource(
   fields: RoomCompositeFields,
   req: StartRequestLike,
   ctx: PlanContext,
   field: string,
-): Promise<WebSourcePlan> {
+): Promise<WebSourcePlan | SdkSourcePlan> {
   const room = ctx.room;
   if (!room)
     throw errors.internal(`${field}: this node has no api_key, api_secret, ws_url and template_base to join rooms`);
@@ -216,13 +229,7 @@ async function templateSource(
     },
     field,
   );
-  if (source.kind === 'sdk-audio') {
-    throw new EgressError(
-      'unimplemented',
-      `${field}: an audio-only room composite without layout or custom_base_url is recorded without a browser, ` +
-        'which is not supported yet; set a layout to record it through the template',
-    );
-  }
+  if (source.kind === 'sdk-audio') return sdkRoomAudioSourcePlan(roomNameOf(req), source);
   return {
     kind: 'web',
     url: source.url,
