@@ -21,7 +21,6 @@ import {
   SegmentedFileOutput,
   StartEgressRequest,
   TemplateSource,
-  TwirpError,
   type EgressClient,
 } from 'livekit-server-sdk';
 import { EgressSourceType } from '@livekit/protocol';
