@@ -228,6 +228,25 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     near(t, 'mp4', pv.durationSec, rv.activeMs);
   });
 
+  it('track egress writes a video track to WebM/VP8 when asked, named by its publisher, kind and source', async (t) => {
+    const { room, video } = await roomWithPublisher();
+    const v = await client.startTrackEgress(
+      room,
+      new DirectFileOutput({ filepath: 'track/{publisher_identity}-{track_type}-{track_source}-{track_id}.webm' }),
+      video,
+    );
+    const tv = await active(v);
+    await delay(RECORD_MS);
+    const { end, activeMs } = await stopAndWait(v, tv);
+    assert.equal(end.status, EgressStatus.EGRESS_COMPLETE, end.error);
+    const webm = end.fileResults[0]!;
+    assert.equal(path.basename(webm.location), `flasher-video-CAMERA-${video}.webm`);
+    const p = await probe(webm.location);
+    assert.deepEqual([p.video?.codec_name, p.video?.width, p.video?.height], ['vp8', 640, 360]);
+    assert.equal(p.audio, undefined);
+    near(t, 'webm', p.durationSec, activeMs);
+  });
+
   it('track egress sends an audio track to a websocket as raw PCM', async (t) => {
     const { room, audio } = await roomWithPublisher();
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });

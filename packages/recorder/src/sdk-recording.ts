@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 import {
   EgressError,
   errors,
+  expandTrackPlaceholders,
   type EndInfo,
   type FileResult,
   type RecordingPlan,
@@ -338,7 +339,27 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
         `track ${trackId} is video; websockets take audio`,
       );
     }
-    const file = plan.outputs.file;
+    // Upstream's {publisher_identity}, {track_type} and {track_source} name the file once the track is known.
+    const info = room.trackInfo(trackId);
+    const names = {
+      trackType: kind,
+      ...(info ? { publisherIdentity: info.identity, trackSource: info.source.toUpperCase() } : {}),
+    };
+    const named = plan.outputs.file
+      ? {
+          ...plan.outputs.file,
+          destination: expandTrackPlaceholders(plan.outputs.file.destination, names),
+          ...(plan.outputs.file.ifVideo
+            ? {
+                ifVideo: {
+                  ...plan.outputs.file.ifVideo,
+                  destination: expandTrackPlaceholders(plan.outputs.file.ifVideo.destination, names),
+                },
+              }
+            : {}),
+        }
+      : undefined;
+    const file = named;
     const size = room.trackSize(trackId);
     const even = (n: number) => Math.max(16, Math.min(4096, Math.floor(n / 2) * 2));
     this.plan = {
@@ -355,7 +376,9 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
           ? {
               file: { fileType: file.ifVideo.fileType, destination: file.ifVideo.destination, manifest: file.manifest },
             }
-          : {}),
+          : file
+            ? { file }
+            : {}),
       },
     };
     this.note(`track ${trackId} is ${kind}${kind === 'video' && size ? ` (${size.width}x${size.height})` : ''}`);

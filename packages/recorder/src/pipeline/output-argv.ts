@@ -44,6 +44,16 @@ function h264(e: EncodingPlan): string[] {
   ];
 }
 
+/** VP8 for WebM: realtime speed, the requested bitrate, key frames as for H.264. */
+function vp8(e: EncodingPlan): string[] {
+  const keyInt = Math.max(1, Math.round((e.keyFrameInterval > 0 ? e.keyFrameInterval : 2) * e.framerate));
+  return [
+    ...['vraw.', '!', 'queue', '!', 'vp8enc', 'deadline=1', 'cpu-used=8', 'end-usage=cbr'],
+    ...[`target-bitrate=${e.videoBitrate * 1000}`, `keyframe-max-dist=${keyInt}`, 'threads=2'],
+    ...['!', 'tee', 'name=vp8'],
+  ];
+}
+
 function audioEncoder(codec: AudioCodecName, e: EncodingPlan): string[] {
   switch (codec) {
     case 'aac':
@@ -78,6 +88,9 @@ function fileMuxer(fileType: FileType, path: string): string[] {
     case 'mp3':
       // xingmux writes the frame count and seek table a player needs for an exact duration.
       return ['xingmux', `name=${ELEMENT.fileMux}`, ...sink];
+    case 'webm':
+      // Matroska clusters are readable as written: a crashed recording keeps all but its last cluster.
+      return ['webmmux', `name=${ELEMENT.fileMux}`, 'streamable=false', ...sink];
   }
 }
 
@@ -98,10 +111,13 @@ export function buildOutputBranches(
 ): OutputBranches {
   const { file, segments, streamFeedFd, images = [] } = outputs;
   if (!file && !segments && streamFeedFd === undefined && images.length === 0) throw new Error('no outputs');
-  if (file && file.fileType !== 'mp4' && video) throw new Error(`${file.fileType} holds audio only`);
+  if (file && (file.fileType === 'ogg' || file.fileType === 'mp3') && video) {
+    throw new Error(`${file.fileType} holds audio only`);
+  }
   if (images.length > 0 && !video) throw new Error('images need video');
   const fileCodec = file ? CONTAINER_CODEC[file.fileType] : undefined;
   const needsH264 = video && (file?.fileType === 'mp4' || segments !== undefined || streamFeedFd !== undefined);
+  const needsVp8 = video && file?.fileType === 'webm';
   const codecs = new Set<AudioCodecName>();
   if (audio && fileCodec) codecs.add(fileCodec);
   if (audio && (segments || streamFeedFd !== undefined)) codecs.add('aac');
@@ -109,7 +125,8 @@ export function buildOutputBranches(
   // Consumers: each takes the encoded streams it needs from the tees.
   if (file) {
     argv.push(...fileMuxer(file.fileType, file.path));
-    if (video) argv.push('venc.', '!', 'queue', '!', 'h264parse', '!', `${ELEMENT.fileMux}.`);
+    if (video && file.fileType === 'webm') argv.push('vp8.', '!', 'queue', '!', `${ELEMENT.fileMux}.`);
+    else if (video) argv.push('venc.', '!', 'queue', '!', 'h264parse', '!', `${ELEMENT.fileMux}.`);
     // oggmux links an untyped request to its first pad template (Theora video), which Opus then cannot reach.
     const audioPad = file.fileType === 'ogg' ? 'audio_%u' : '';
     if (audio) argv.push(`a_${fileCodec}.`, '!', 'queue', '!', `${ELEMENT.fileMux}.${audioPad}`);
@@ -144,7 +161,7 @@ export function buildOutputBranches(
   });
   return {
     consumers: argv,
-    videoEncoders: needsH264 ? h264(e) : [],
+    videoEncoders: [...(needsH264 ? h264(e) : []), ...(needsVp8 ? vp8(e) : [])],
     audioEncoders: [...codecs].flatMap((codec) => encodedAudio(codec, e)),
   };
 }

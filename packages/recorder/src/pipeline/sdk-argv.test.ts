@@ -11,10 +11,10 @@ import { buildSdkPipeline, i420Size } from './sdk-argv.js';
 const encoding = { ...ENCODING_720P30, width: 320, height: 180 };
 
 /** Runs the pipeline fed `seconds` of raw media as fast as it takes it, and probes the file. */
-async function record(fileType: 'mp4' | 'ogg', video: boolean, audio: boolean, seconds: number, dir: string) {
+async function record(fileType: 'mp4' | 'ogg' | 'webm', video: boolean, audio: boolean, seconds: number, dir: string) {
   const path = join(dir, `capture.${fileType}`);
   const argv = buildSdkPipeline({
-    encoding: { ...encoding, audioCodec: fileType === 'ogg' ? 'opus' : 'aac' },
+    encoding: { ...encoding, audioCodec: fileType === 'mp4' ? 'aac' : 'opus' },
     video,
     audio,
     outputs: { file: { fileType, path } },
@@ -55,6 +55,24 @@ describe('buildSdkPipeline', () => {
       mp4.streams.map((s) => s.codecName),
       ['h264'],
     );
+  });
+
+  it('writes VP8/Opus to WebM when the file asks for it, without an H.264 encode', async () => {
+    const argv = buildSdkPipeline({
+      encoding,
+      video: true,
+      audio: true,
+      outputs: { file: { fileType: 'webm', path: 'x' } },
+    });
+    assert.ok(argv.includes('vp8enc') && !argv.includes('x264enc'));
+    const webm = await record('webm', true, true, 2, dir);
+    const v = webm.streams.find((s) => s.codecType === 'video');
+    assert.deepEqual([v?.codecName, v?.width, v?.height], ['vp8', 320, 180]);
+    assert.deepEqual(
+      webm.streams.filter((s) => s.codecType === 'audio').map((s) => s.codecName),
+      ['opus'],
+    );
+    assert.ok(Math.abs(webm.durationMs - 2000) < 150, `${webm.durationMs} ms`);
   });
 
   it('refuses a pipeline with neither audio nor video', () => {

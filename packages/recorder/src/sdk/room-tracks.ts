@@ -96,6 +96,11 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   }
 
   /** The kind of the track a track egress records, once it is published (undefined until then). */
+  /** The recorded track as the room lists it (publisher, kind, source), once published. */
+  trackInfo(sid: string): PublishedTrack | undefined {
+    return this.published().find((x) => x.sid === sid);
+  }
+
   trackKind(): 'audio' | 'video' | undefined {
     const t = this.published().find((x) => x.sid === this.source.trackId);
     return t?.kind;

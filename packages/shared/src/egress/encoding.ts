@@ -51,7 +51,12 @@ const AUDIO_CODECS: Partial<Record<AudioCodec, AudioCodecName | null>> = {
 };
 
 /** The audio codec each container gets (upstream's defaults); a request naming another is refused. */
-export const CONTAINER_CODEC: Readonly<Record<FileType, AudioCodecName>> = { mp4: 'aac', ogg: 'opus', mp3: 'mp3' };
+export const CONTAINER_CODEC: Readonly<Record<FileType, AudioCodecName>> = {
+  mp4: 'aac',
+  ogg: 'opus',
+  mp3: 'mp3',
+  webm: 'opus',
+};
 
 type EncodingChoice =
   | { case: 'preset'; value: EncodingOptionsPreset }

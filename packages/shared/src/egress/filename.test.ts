@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandFilepath, timeStamp, utcStamp } from './filename.js';
+import { expandFilepath, expandTrackPlaceholders, timeStamp, utcStamp } from './filename.js';
 
 const now = new Date(Date.UTC(2026, 10, 26, 9, 5, 7, 42));
 const ctx = { roomName: 'my-room', roomId: 'RM_1', identifier: 'web', now };
@@ -20,4 +20,18 @@ test('empty and directory paths get a generated name; ../ is stripped', () => {
   assert.equal(expandFilepath('', '.mp4', ctx), 'web-2026-11-26T090507.mp4');
   assert.equal(expandFilepath('out/', '.mp4', ctx), 'out/web-2026-11-26T090507.mp4');
   assert.equal(expandFilepath('../../x.mp4', '.mp4', ctx), 'x.mp4');
+});
+
+test('SDK placeholders are filled as they become known; the rest stay for later', () => {
+  const trackCtx = { roomName: 'r', roomId: 'RM_1', identifier: 'TR_v', now, track: { trackId: 'TR_v' } };
+  const planned = expandFilepath(
+    '{room_name}/{publisher_identity}-{track_id}-{track_type}-{track_source}',
+    '.mp4',
+    trackCtx,
+  );
+  assert.equal(planned, 'r/{publisher_identity}-TR_v-{track_type}-{track_source}.mp4');
+  assert.equal(
+    expandTrackPlaceholders(planned, { publisherIdentity: 'alice', trackType: 'video', trackSource: 'CAMERA' }),
+    'r/alice-TR_v-video-CAMERA.mp4',
+  );
 });

@@ -7,6 +7,27 @@ export interface FilenameContext {
   /** Used when the request gives no name: the room name, or "web". */
   identifier: string;
   now: Date;
+  /** SDK egress: what is known of the recorded track when the plan is made (the rest once it is found). */
+  track?: TrackNames;
+}
+
+/** Upstream's SDK placeholders: {publisher_identity}, {track_id}, {track_type} (audio|video), {track_source}. */
+export interface TrackNames {
+  publisherIdentity?: string;
+  trackId?: string;
+  trackType?: 'audio' | 'video';
+  /** As the protocol names it: CAMERA, MICROPHONE, SCREEN_SHARE, SCREEN_SHARE_AUDIO, UNKNOWN. */
+  trackSource?: string;
+}
+
+/** Fills the SDK placeholders that are known; the others stay for when they are. */
+export function expandTrackPlaceholders(p: string, t: TrackNames): string {
+  let out = p;
+  if (t.publisherIdentity !== undefined) out = out.replaceAll('{publisher_identity}', t.publisherIdentity);
+  if (t.trackId !== undefined) out = out.replaceAll('{track_id}', t.trackId);
+  if (t.trackType !== undefined) out = out.replaceAll('{track_type}', t.trackType);
+  if (t.trackSource !== undefined) out = out.replaceAll('{track_source}', t.trackSource);
+  return out;
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -32,7 +53,7 @@ const KNOWN_EXTENSIONS = ['.mp4', '.ogg', '.mp3', '.webm', '.ivf', '.m3u8', '.ts
  * `<identifier>-<time><ext>`; leading "../" segments are dropped so a request cannot climb out of its root.
  */
 export function expandFilepath(raw: string, ext: string, ctx: FilenameContext): string {
-  let p = raw
+  let p = expandTrackPlaceholders(raw, ctx.track ?? {})
     .replaceAll('{room_name}', ctx.roomName)
     .replaceAll('{room_id}', ctx.roomId)
     .replaceAll('{time}', timeStamp(ctx.now))

@@ -73,8 +73,11 @@ export interface EncodingPlan {
 
 export type AudioCodecName = 'aac' | 'opus' | 'mp3';
 
-/** MP4 (H.264/AAC, or either alone), OGG (Opus, audio only), MP3 (audio only). */
-export type FileType = 'mp4' | 'ogg' | 'mp3';
+/**
+ * MP4 (H.264/AAC, or either alone), OGG (Opus, audio only), MP3 (audio only), WebM (VP8/Opus; track egress asks
+ * for it by its file name, as upstream's passthrough writes VP8 tracks to WebM).
+ */
+export type FileType = 'mp4' | 'ogg' | 'mp3' | 'webm';
 
 /** Where an output is uploaded instead of being delivered to local disk. */
 export interface UploadPlan {

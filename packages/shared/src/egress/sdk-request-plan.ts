@@ -117,7 +117,8 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
         audioOnly: false,
         videoOnly: false,
       };
-      const outputs = planOutputs(listOutputs(v, 'participant'), source, 'participant.outputs', ctx);
+      const named = { ...ctx, filename: { ...filename, track: { publisherIdentity: v.identity } } };
+      const outputs = planOutputs(listOutputs(v, 'participant'), source, 'participant.outputs', named);
       return finish(p, source, outputs, encodingFromRequest(v.options, 'participant', outputs.file?.fileType));
     }
     case 'trackComposite': {
@@ -231,9 +232,9 @@ function trackPlan(
     );
   }
   if (f.filepath.includes('\0')) throw errors.invalidArgument('track.file.filepath', f.filepath, 'contains a NUL byte');
-  // Upstream's track placeholder; the name defaults to the track id.
+  // The name defaults to the track id; the publisher, kind and source are filled in once the track is found.
   const raw = f.filepath.replaceAll('{track_id}', v.trackId);
-  const named = { ...filename, identifier: v.trackId };
+  const named = { ...filename, identifier: v.trackId, track: { trackId: v.trackId } };
   const at = (ext: string) => path.resolve(p.localOutputDir, expandFilepath(raw, ext, named));
   return {
     ...p.base,
@@ -244,7 +245,10 @@ function trackPlan(
         fileType: 'ogg',
         destination: at('.ogg'),
         manifest: !f.disableManifest,
-        ifVideo: { fileType: 'mp4', destination: at('.mp4') },
+        // A video track goes to MP4, or to WebM (VP8) when the file name asks for it.
+        ifVideo: /\.webm$/i.test(raw)
+          ? { fileType: 'webm', destination: at('.webm') }
+          : { fileType: 'mp4', destination: at('.mp4') },
       },
     },
   };
