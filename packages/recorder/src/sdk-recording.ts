@@ -24,7 +24,7 @@ import { delay, describeExit } from './media/process.js';
 import { capturePath, deliverCapture } from './outputs/file-delivery.js';
 import { RecordingOutputs } from './outputs/recording-outputs.js';
 import { recordingUploads, verifyUploads, type RecordingUploads } from './outputs/upload-targets.js';
-import { DeliveryError } from './storage/delivery-target.js';
+import { DeliveryError } from './storage/delivery-error.js';
 import { buildSdkPipeline } from './pipeline/sdk-argv.js';
 import { blackI420, I420Fitter } from './sdk/i420.js';
 import { MediaPacer, type PacerStats } from './sdk/media-pacer.js';
@@ -214,7 +214,7 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
     const began = Date.now();
     await mkdir(this.plan.tmpDir, { recursive: true });
     // Buckets and credentials are checked while the room is joined, and before anything is recorded.
-    const uploads = recordingUploads(this.plan);
+    const uploads = await recordingUploads(this.plan);
     this.uploads = uploads;
     const storageChecked = verifyUploads(uploads, (l) => this.note(l));
     storageChecked.catch(() => {});

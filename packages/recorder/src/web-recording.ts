@@ -28,7 +28,7 @@ import { delay, describeExit } from './media/process.js';
 import { capturePath, deliverCapture } from './outputs/file-delivery.js';
 import { RecordingOutputs } from './outputs/recording-outputs.js';
 import { recordingUploads, verifyUploads, type RecordingUploads } from './outputs/upload-targets.js';
-import { DeliveryError } from './storage/delivery-target.js';
+import { DeliveryError } from './storage/delivery-error.js';
 import { buildWebPipeline } from './pipeline/web-argv.js';
 
 /** Options for {@link WebRecording}. */
@@ -280,7 +280,7 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     const began = Date.now();
     await mkdir(plan.tmpDir, { recursive: true });
     // Buckets and credentials are checked while the rest starts, and before anything is recorded.
-    const uploads = recordingUploads(plan);
+    const uploads = await recordingUploads(plan);
     this.uploads = uploads;
     const storageChecked = verifyUploads(uploads, (l) => this.note(l));
     storageChecked.catch(() => {});

@@ -2,9 +2,8 @@
  * The upload targets of one recording: a DeliveryTarget per output that goes to object storage (its storage,
  * then the config's backup), built from the plan, and checked before anything is recorded.
  */
-import { type RecordingPlan, type StorageConfig, type UploadPlan } from '@egress/shared';
-import { endpointsFromEnv } from '../storage/backends.js';
-import { DeliveryTarget } from '../storage/delivery-target.js';
+import type { RecordingPlan, StorageConfig, UploadPlan } from '@egress/shared';
+import type { DeliveryTarget } from '../storage/delivery-target.js';
 
 /** An output's upload: where it goes and under which key. */
 export interface Upload {
@@ -13,9 +12,19 @@ export interface Upload {
   key: string;
 }
 
-/** Builds the upload of one output; the local root is unused (uploads never go to local disk). */
-export function uploadFor(plan: UploadPlan | undefined, backup: StorageConfig | undefined): Upload | undefined {
+/**
+ * Builds the upload of one output; the local root is unused (uploads never go to local disk). The storage SDKs
+ * (tens of MB) are loaded only by a process that uploads.
+ */
+export async function uploadFor(
+  plan: UploadPlan | undefined,
+  backup: StorageConfig | undefined,
+): Promise<Upload | undefined> {
   if (!plan) return undefined;
+  const [{ DeliveryTarget }, { endpointsFromEnv }] = await Promise.all([
+    import('../storage/delivery-target.js'),
+    import('../storage/backends.js'),
+  ]);
   const target = DeliveryTarget.create(plan.storage, backup, { localRoot: '/', ...endpointsFromEnv(process.env) });
   return { target, key: plan.key };
 }
@@ -27,14 +36,14 @@ export interface RecordingUploads {
   images: (Upload | undefined)[];
 }
 
-export function recordingUploads(plan: RecordingPlan): RecordingUploads {
+export async function recordingUploads(plan: RecordingPlan): Promise<RecordingUploads> {
   const { file, segments, images = [] } = plan.outputs;
-  const fileUpload = uploadFor(file?.upload, plan.backup);
-  const segmentsUpload = uploadFor(segments?.upload, plan.backup);
+  const fileUpload = await uploadFor(file?.upload, plan.backup);
+  const segmentsUpload = await uploadFor(segments?.upload, plan.backup);
   return {
     ...(fileUpload ? { file: fileUpload } : {}),
     ...(segmentsUpload ? { segments: segmentsUpload } : {}),
-    images: images.map((i) => uploadFor(i.upload, plan.backup)),
+    images: await Promise.all(images.map((i) => uploadFor(i.upload, plan.backup))),
   };
 }
 

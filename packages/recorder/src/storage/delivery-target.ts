@@ -8,6 +8,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { EgressError, isLocalStorage, type StorageConfig } from '@egress/shared';
 import { StorageBackendError, describeError, type StorageBackend } from './backend.js';
+import { DeliveryError } from './delivery-error.js';
+
+export { DeliveryError };
 import { createBackend, type BackendEnvironment } from './backends.js';
 
 /** Presigned URLs live 7 days, as upstream (the SigV4 maximum). */
@@ -22,19 +25,6 @@ export interface Delivered {
   size: number;
   /** True when the backup target took it. */
   backupUsed: boolean;
-}
-
-/** Every target refused a file; the file is still at `localPath`. */
-export class DeliveryError extends EgressError {
-  constructor(
-    readonly localPath: string,
-    readonly failures: { target: string; error: string }[],
-  ) {
-    super(
-      'unavailable',
-      `upload failed, the file is kept at ${localPath}: ${failures.map((f) => `${f.target}: ${f.error}`).join('; ')}`,
-    );
-  }
 }
 
 interface Target {

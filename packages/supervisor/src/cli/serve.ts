@@ -1,6 +1,4 @@
 import { createLogger, errors, isLocalStorage, loadConfig, redactConfig } from '@egress/shared';
-import { endpointsFromEnv } from '@egress/recorder/storage/backends';
-import { DeliveryTarget } from '@egress/recorder/storage/delivery-target';
 import { startHealthServer } from '../http/health-server.js';
 import { defaultTemplateRoot, startTemplateServer } from '../http/template-server.js';
 import { EgressMetrics, startMetricsServer } from '../http/metrics.js';
@@ -27,6 +25,11 @@ export async function serve(argv: string[]): Promise<number> {
   // A missing bucket or a wrong key is an operator's mistake to see at start-up, not after the first recording.
   if (config.storage && !isLocalStorage(config.storage)) {
     try {
+      // Loaded only here: a node without storage never pays for the SDKs.
+      const [{ DeliveryTarget }, { endpointsFromEnv }] = await Promise.all([
+        import('@egress/recorder/storage/delivery-target'),
+        import('@egress/recorder/storage/backends'),
+      ]);
       const target = DeliveryTarget.create(config.storage, config.backup, {
         localRoot: config.local_output_dir,
         ...endpointsFromEnv(process.env),

@@ -28,7 +28,7 @@ import {
 import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
 import { closePlaylists } from '@egress/recorder/outputs/segments/segment-output';
 import { uploadFor } from '@egress/recorder/outputs/upload-targets';
-import { DeliveryError } from '@egress/recorder/storage/delivery-target';
+import { DeliveryError } from '@egress/recorder/storage/delivery-error';
 import { describeExit, RecorderProcess, type ExitInfo } from '../pool/recorder-process.js';
 import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
@@ -475,7 +475,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     await this.closeSegments();
     const destination = this.attemptPlan.outputs.file?.destination;
     if (!destination || this.activeAt === undefined) return { files: [] };
-    const upload = uploadFor(this.attemptPlan.outputs.file?.upload, this.plan.backup);
+    const upload = await uploadFor(this.attemptPlan.outputs.file?.upload, this.plan.backup);
     try {
       const file = await deliverCapture({
         tmpDir: this.plan.tmpDir,
@@ -510,7 +510,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   private async closeSegments(): Promise<void> {
     const segments = this.plan.outputs.segments;
     if (!segments || this.segmentEntries.length === 0 || this.mayRestart()) return;
-    const upload = uploadFor(segments.upload, this.plan.backup);
+    const upload = await uploadFor(segments.upload, this.plan.backup);
     await closePlaylists(segments, this.segmentEntries, this.plan.tmpDir, upload).catch((err: Error) =>
       this.deps.log.warn('could not close the playlists', { error: err.message }),
     );
@@ -546,7 +546,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
         const keyDir = file ? path.posix.dirname(upload.key) : upload.key;
         const staged = await writeManifest(os.tmpdir(), this.info, this.sourceUrl(), extras);
         try {
-          const target = uploadFor(upload, this.plan.backup)!;
+          const target = (await uploadFor(upload, this.plan.backup))!;
           const name = path.basename(staged);
           this.info.manifestLocation = (
             await target.target.deliver(staged, path.posix.join(keyDir, name), 'application/json')
