@@ -12,6 +12,7 @@ import {
   EgressStatus,
   EncodedFileOutput,
   GCPUpload,
+  ImageOutput,
   S3Upload,
   SegmentedFileOutput,
   type EgressInfo,
@@ -107,6 +108,7 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
       client.startWebEgress(page.urlFor(), {
         file: new EncodedFileOutput({ filepath: 's3/{room_name}rec.mp4' }),
         segments: new SegmentedFileOutput({ filenamePrefix: 's3/hls/seg', segmentDuration: 2 }),
+        images: new ImageOutput({ captureInterval: 2, width: 320, height: 180, filenamePrefix: 's3/img/snap' }),
       }),
     );
     assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
@@ -126,6 +128,15 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
       const sm = await probeObject('s3', s3Bucket, `rec/s3/hls/${n}`);
       assert.equal(sm.video?.codec_name, 'h264', n);
     }
+    // Images are objects too, as many as ImagesInfo counts.
+    const img = done.imageResults[0]!;
+    assert.equal(img.filenamePrefix, 's3/img/snap');
+    const listed = await s3AdminClient().send(new ListObjectsV2Command({ Bucket: s3Bucket, Prefix: 'rec/s3/img/' }));
+    const jpegs = (listed.Contents ?? []).map((o) => o.Key!).filter((k) => k.endsWith('.jpeg'));
+    assert.equal(BigInt(jpegs.length), img.imageCount);
+    assert.ok(jpegs.length >= 3, `${jpegs.length} images`);
+    const im = await probeObject('s3', s3Bucket, jpegs[0]!);
+    assert.deepEqual([im.video?.codec_name, im.video?.width, im.video?.height], ['mjpeg', 320, 180]);
     assert.equal(done.manifestLocation, `${base}/rec/s3/${done.egressId}.json`);
     const manifest = JSON.parse((await readBack('s3', s3Bucket, `rec/s3/${done.egressId}.json`)).toString()) as {
       files: { location: string }[];
