@@ -6,8 +6,7 @@
  * removed before `ended` resolves.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir, rm, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import {
   EgressError,
@@ -21,10 +20,9 @@ import {
 } from '@egress/shared';
 import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
 import { delay, describeExit } from './media/process.js';
-import { capturePath, deliverCapture } from './outputs/file-delivery.js';
+import { capturePath, deliverOrKeep } from './outputs/file-delivery.js';
 import { RecordingOutputs } from './outputs/recording-outputs.js';
 import { recordingUploads, verifyUploads, type RecordingUploads } from './outputs/upload-targets.js';
-import { DeliveryError } from './storage/delivery-error.js';
 import { buildSdkPipeline } from './pipeline/sdk-argv.js';
 import { blackI420, I420Fitter } from './sdk/i420.js';
 import { MediaPacer, type PacerStats } from './sdk/media-pacer.js';
@@ -517,34 +515,23 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
     if (!f) return undefined;
     const startedAt = this.startedAt ?? Date.now();
     const endedAt = this.eosAt ?? this.gstExitedAt ?? Date.now();
-    try {
-      const file = await deliverCapture({
-        tmpDir: this.plan.tmpDir,
-        fileType: f.fileType,
-        destination: f.destination,
-        startedAt,
-        endedAt,
-        signal: this.cancel.signal,
-        note: (line) => this.note(line),
-        ...(this.uploads?.file ? { upload: this.uploads.file } : {}),
-      });
-      if (!file) this.fail(errors.internal('the pipeline wrote no media'));
-      return file;
-    } catch (err) {
-      if (!(err instanceof DeliveryError)) throw err;
-      // Every storage refused it: the egress fails, and reports the file where it is.
-      this.kept.push(err.localPath);
-      this.fail(err);
-      const { size } = await stat(err.localPath);
-      return {
-        filename: basename(err.localPath),
-        location: err.localPath,
-        size,
-        durationMs: endedAt - startedAt,
-        startedAt,
-        endedAt,
-      };
+    const { file, undelivered } = await deliverOrKeep({
+      tmpDir: this.plan.tmpDir,
+      fileType: f.fileType,
+      destination: f.destination,
+      startedAt,
+      endedAt,
+      signal: this.cancel.signal,
+      note: (line) => this.note(line),
+      ...(this.uploads?.file ? { upload: this.uploads.file } : {}),
+    });
+    if (undelivered) {
+      // Every storage refused it: the egress fails, and reports the file where it stays.
+      this.kept.push(undelivered.localPath);
+      this.fail(undelivered);
     }
+    if (!file) this.fail(errors.internal('the pipeline wrote no media'));
+    return file;
   }
 
   private endInfo(file: FileResult | undefined, results: OutputResults | undefined): EndInfo {

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdir, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import {
   EgressError,
   errors,
@@ -25,10 +25,9 @@ import { Chromium } from './browser/chromium.js';
 import { startXvfb, type XvfbDisplay } from './display/xvfb.js';
 import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
 import { delay, describeExit } from './media/process.js';
-import { capturePath, deliverCapture } from './outputs/file-delivery.js';
+import { capturePath, deliverOrKeep } from './outputs/file-delivery.js';
 import { RecordingOutputs } from './outputs/recording-outputs.js';
 import { recordingUploads, verifyUploads, type RecordingUploads } from './outputs/upload-targets.js';
-import { DeliveryError } from './storage/delivery-error.js';
 import { buildWebPipeline } from './pipeline/web-argv.js';
 
 /** Options for {@link WebRecording}. */
@@ -471,34 +470,23 @@ export class WebRecording extends EventEmitter<WebRecordingEvents> {
     const startedAt = this.startedAt ?? Date.now();
     // Without EOS the media ends where gst-launch stopped writing.
     const endedAt = this.eosAt ?? this.gstExitedAt ?? Date.now();
-    try {
-      const file = await deliverCapture({
-        tmpDir: this.plan.tmpDir,
-        fileType: this.plan.outputs.file?.fileType ?? 'mp4',
-        destination,
-        startedAt,
-        endedAt,
-        signal: this.cancel.signal,
-        note: (line) => this.note(line),
-        ...(this.uploads?.file ? { upload: this.uploads.file } : {}),
-      });
-      if (!file) this.fail(errors.internal('the pipeline wrote no media'));
-      return file;
-    } catch (err) {
-      if (!(err instanceof DeliveryError)) throw err;
-      // Every storage refused it: the egress fails, and reports the file where it is.
-      this.kept.push(err.localPath);
-      this.fail(err);
-      const { size } = await stat(err.localPath);
-      return {
-        filename: basename(err.localPath),
-        location: err.localPath,
-        size,
-        durationMs: endedAt - startedAt,
-        startedAt,
-        endedAt,
-      };
+    const { file, undelivered } = await deliverOrKeep({
+      tmpDir: this.plan.tmpDir,
+      fileType: this.plan.outputs.file?.fileType ?? 'mp4',
+      destination,
+      startedAt,
+      endedAt,
+      signal: this.cancel.signal,
+      note: (line) => this.note(line),
+      ...(this.uploads?.file ? { upload: this.uploads.file } : {}),
+    });
+    if (undelivered) {
+      // Every storage refused it: the egress fails, and reports the file where it stays.
+      this.kept.push(undelivered.localPath);
+      this.fail(undelivered);
     }
+    if (!file) this.fail(errors.internal('the pipeline wrote no media'));
+    return file;
   }
 
   private endInfo(file: FileResult | undefined, results: OutputResults | undefined): EndInfo {

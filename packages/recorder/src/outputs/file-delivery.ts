@@ -9,6 +9,7 @@ import type { FileResult, FileType } from '@egress/shared';
 import { probeMedia } from '../media/probe.js';
 import { remuxToMp4 } from '../media/remux.js';
 import { contentTypeFor } from '../storage/content-type.js';
+import { DeliveryError } from '../storage/delivery-error.js';
 import { moveFile } from './move-file.js';
 import type { Upload } from './upload-targets.js';
 
@@ -71,4 +72,27 @@ export async function deliverCapture(o: DeliverOptions): Promise<FileResult | un
     startedAt: o.startedAt,
     endedAt: o.endedAt,
   };
+}
+
+/**
+ * deliverCapture for a recording's end: when every storage refuses the file, it is reported where it stays (in
+ * the scratch dir) together with the error, instead of being lost to the throw.
+ */
+export async function deliverOrKeep(o: DeliverOptions): Promise<{ file?: FileResult; undelivered?: DeliveryError }> {
+  try {
+    const file = await deliverCapture(o);
+    return file ? { file } : {};
+  } catch (err) {
+    if (!(err instanceof DeliveryError)) throw err;
+    const { size } = await stat(err.localPath);
+    const file: FileResult = {
+      filename: basename(err.localPath),
+      location: err.localPath,
+      size,
+      durationMs: o.endedAt - o.startedAt,
+      startedAt: o.startedAt,
+      endedAt: o.endedAt,
+    };
+    return { file, undelivered: err };
+  }
 }

@@ -14,6 +14,7 @@ import {
   type FileOutput,
   type ImageOutput,
   type SegmentedFileOutput,
+  type StartEgressRequest,
   type StreamOutput,
 } from '@livekit/protocol';
 import { errors } from '../errors.js';
@@ -268,4 +269,31 @@ function imagesPlan(req: Extract<RequestOutput, { kind: 'images' }>, ctx: Output
     manifest: !o.disableManifest,
     ...(upload ? { upload } : {}),
   };
+}
+
+/** The unified request's outputs, each with its own upload config when it has one. */
+export function unifiedOutputs(eg: StartEgressRequest): RequestOutput[] {
+  return eg.outputs.map((o, i): RequestOutput => {
+    const at = `egress.outputs[${i}]`;
+    const storage = o.storage?.provider.case
+      ? { storage: { provider: o.storage.provider, field: `${at}.storage` } }
+      : {};
+    switch (o.config.case) {
+      case 'file':
+        return { kind: 'file', value: o.config.value, at: `${at}.file`, ...storage };
+      case 'stream':
+        return { kind: 'stream', value: o.config.value, at: `${at}.stream` };
+      case 'segments':
+        return { kind: 'segments', value: o.config.value, at: `${at}.segments`, ...storage };
+      case 'images':
+        return { kind: 'images', value: o.config.value, at: `${at}.images`, ...storage };
+      default:
+        throw errors.invalidArgument(at, '(empty)', 'output has no config');
+    }
+  });
+}
+
+/** The unified request's request-level upload config, for planOutputs' context. */
+export function unifiedUpload(eg: StartEgressRequest): Pick<OutputsContext, 'requestUpload'> {
+  return eg.storage?.provider.case ? { requestUpload: { provider: eg.storage.provider, field: 'egress.storage' } } : {};
 }

@@ -6,7 +6,7 @@ import type { RoomCompositeEgressRequest, StartEgressRequest, WebEgressRequest }
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
 import { assertHttpUrl } from './http-url.js';
-import { planOutputs, type RequestOutput } from './outputs-plan.js';
+import { planOutputs, unifiedOutputs, unifiedUpload, type RequestOutput } from './outputs-plan.js';
 import type { StorageConfig } from '../config/schema.js';
 import type { StorageDefaults } from './storage-request.js';
 import type {
@@ -108,27 +108,8 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
   if (r.case === 'egress') {
     const eg = r.value as StartEgressRequest;
     const source = await unifiedSource(eg, req, ctx);
-    const list: RequestOutput[] = eg.outputs.map((o, i) => {
-      const at = `egress.outputs[${i}]`;
-      const storage = o.storage?.provider.case
-        ? { storage: { provider: o.storage.provider, field: `${at}.storage` } }
-        : {};
-      switch (o.config.case) {
-        case 'file':
-          return { kind: 'file', value: o.config.value, at: `${at}.file`, ...storage };
-        case 'stream':
-          return { kind: 'stream', value: o.config.value, at: `${at}.stream` };
-        case 'segments':
-          return { kind: 'segments', value: o.config.value, at: `${at}.segments`, ...storage };
-        case 'images':
-          return { kind: 'images', value: o.config.value, at: `${at}.images`, ...storage };
-        default:
-          throw errors.invalidArgument(at, '(empty)', 'output has no config');
-      }
-    });
-    const requestUpload = eg.storage?.provider.case
-      ? { requestUpload: { provider: eg.storage.provider, field: 'egress.storage' } }
-      : {};
+    const list = unifiedOutputs(eg);
+    const requestUpload = unifiedUpload(eg);
     const outputs = planOutputs(list, source, 'egress.outputs', { ...ctx, filename, ...requestUpload });
     const encoding = encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };

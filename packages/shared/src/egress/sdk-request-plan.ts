@@ -21,7 +21,7 @@ import {
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
 import { expandFilepath, type FilenameContext } from './filename.js';
-import { planOutputs, type RequestOutput } from './outputs-plan.js';
+import { planOutputs, unifiedOutputs, unifiedUpload, type RequestOutput } from './outputs-plan.js';
 import type { EncodingPlan, OutputsPlan, RecordingPlan, SdkAudioSelection, SdkSourcePlan } from './plan.js';
 import { recorderToken, type SdkRoomAudioSource } from './room-composite.js';
 
@@ -142,10 +142,7 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
     case 'egress': {
       const eg = r.value as StartEgressRequest;
       const source: SdkSourcePlan = { ...room, ...mediaSelection(eg.source.value as MediaSource) };
-      const requestUpload = eg.storage?.provider.case
-        ? { requestUpload: { provider: eg.storage.provider, field: 'egress.storage' } }
-        : {};
-      const outputs = planOutputs(unifiedOutputs(eg), source, 'egress.outputs', { ...ctx, ...requestUpload });
+      const outputs = planOutputs(unifiedOutputs(eg), source, 'egress.outputs', { ...ctx, ...unifiedUpload(eg) });
       return finish(p, source, outputs, encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType));
     }
     default:
@@ -275,26 +272,4 @@ function listOutputs(v: OutputLists, field: string): RequestOutput[] {
   if (o.case === 'file') return [{ kind: 'file', value: o.value, at: `${field}.file` }];
   if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: `${field}.stream` }];
   return [{ kind: 'segments', value: o.value, at: `${field}.segments` }];
-}
-
-/** The unified request's outputs, each with its own upload config when it has one. */
-function unifiedOutputs(eg: StartEgressRequest): RequestOutput[] {
-  return eg.outputs.map((o, i): RequestOutput => {
-    const at = `egress.outputs[${i}]`;
-    const storage = o.storage?.provider.case
-      ? { storage: { provider: o.storage.provider, field: `${at}.storage` } }
-      : {};
-    switch (o.config.case) {
-      case 'file':
-        return { kind: 'file', value: o.config.value, at: `${at}.file`, ...storage };
-      case 'stream':
-        return { kind: 'stream', value: o.config.value, at: `${at}.stream` };
-      case 'segments':
-        return { kind: 'segments', value: o.config.value, at: `${at}.segments`, ...storage };
-      case 'images':
-        return { kind: 'images', value: o.config.value, at: `${at}.images`, ...storage };
-      default:
-        throw errors.invalidArgument(at, '(empty)', 'output has no config');
-    }
-  });
 }
