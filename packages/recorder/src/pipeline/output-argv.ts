@@ -82,7 +82,7 @@ function fileMuxer(fileType: FileType, path: string): string[] {
   const sink = ['!', 'filesink', `location=${path}`, 'async=false'];
   switch (fileType) {
     case 'mp4':
-      return ['mp4mux', `name=${ELEMENT.fileMux}`, 'fragment-duration=1000', ...sink];
+      return ['mp4mux', `name=${ELEMENT.fileMux}`, 'fragment-duration=500', ...sink];
     case 'ogg':
       return ['oggmux', `name=${ELEMENT.fileMux}`, ...sink];
     case 'mp3':

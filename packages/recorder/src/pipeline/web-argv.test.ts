@@ -20,7 +20,7 @@ describe('buildWebPipeline', () => {
     const t = text(buildWebPipeline(input()));
     assert.match(
       t,
-      /tee name=a_aac mp4mux name=mux fragment-duration=1000 ! filesink location=\/tmp\/x\/capture\.mp4 async=false venc\. ! queue ! h264parse ! mux\. a_aac\. ! queue ! mux\.$/,
+      /tee name=a_aac mp4mux name=mux fragment-duration=500 ! filesink location=\/tmp\/x\/capture\.mp4 async=false venc\. ! queue ! h264parse ! mux\. a_aac\. ! queue ! mux\.$/,
     );
     assert.match(
       t,
