@@ -21,6 +21,17 @@ function videoFramesOnScreen(): boolean {
   return false;
 }
 
+/** Audio tracks published in the room that are not subscribed and playable yet. */
+function audioPending(room: Room): number {
+  let n = 0;
+  for (const p of room.remoteParticipants.values()) {
+    for (const pub of p.trackPublications.values()) {
+      if (pub.kind === Track.Kind.Audio && !pub.isMuted && !(pub.isSubscribed && pub.track)) n++;
+    }
+  }
+  return n;
+}
+
 function subscribed(room: Room, kind: Track.Kind): number {
   let n = 0;
   for (const p of room.remoteParticipants.values()) {
@@ -31,8 +42,8 @@ function subscribed(room: Room, kind: Track.Kind): number {
 
 /**
  * Prints START_RECORDING once media actually plays: video has been on screen long enough for A/V sync to
- * settle, or only audio is subscribed (after a short grace for video), or anything is subscribed and no
- * video frame has come by the decode timeout.
+ * settle and every published audio track is subscribed, or only audio is subscribed (after a short grace for
+ * video), or anything is subscribed and no video frame has come by the decode timeout.
  */
 export function useStartSignal(room: Room | undefined): void {
   useEffect(() => {
@@ -47,7 +58,8 @@ export function useStartSignal(room: Room | undefined): void {
       const waited = Date.now() - firstSubscribedAt;
       if (firstFrameAt === undefined && videoFramesOnScreen()) firstFrameAt = Date.now();
       return (
-        (firstFrameAt !== undefined && Date.now() - firstFrameAt >= SYNC_SETTLE_MS) ||
+        // Published audio must be playing too, or the first seconds of the file would be silent.
+        (firstFrameAt !== undefined && Date.now() - firstFrameAt >= SYNC_SETTLE_MS && audioPending(room) === 0) ||
         (videos === 0 && waited >= AUDIO_ONLY_GRACE_MS) ||
         (firstFrameAt === undefined && waited >= FRAME_DECODE_TIMEOUT_MS)
       );
