@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import {
   DirectFileOutput,
   EgressInfo,
@@ -22,7 +22,7 @@ import {
 } from 'livekit-server-sdk';
 import { EgressSourceType, MediaSource, Output, ParticipantVideo, StartEgressRequest } from '@livekit/protocol';
 import { WebSocketServer } from 'ws';
-import { measureAvSync } from './fixtures/av-sync.js';
+import { lumaSeries, measureAvSync } from './fixtures/av-sync.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher.js';
@@ -52,6 +52,11 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
 
   before(async () => {
     svc = await startService();
+  });
+
+  // A publisher left running costs this process the CPU its timers need: each test stops its own.
+  afterEach(async () => {
+    await Promise.all(publishers.splice(0).map((p) => p.stop()));
   });
 
   after(async () => {
@@ -113,6 +118,11 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     return `${pick(line, /paced [^"]*/) || '(no pacing line)'}; ${pick(ages, /video frames handled [^"]*/)}`;
   }
 
+  /** How often the publishers' audio ran dry (a dry run delays the sound: the publisher's fault, not ours). */
+  function underruns(): string {
+    return `publisher audio underruns: ${publishers.map((p) => `${p.identity} ${p.audioUnderruns}`).join(', ')}`;
+  }
+
   function near(t: TestContext, what: string, sec: number, ms: number): void {
     t.diagnostic(`${what}: ${sec.toFixed(2)} s of media for ${ms} ms active`);
     assert.ok(Math.abs(sec * 1000 - ms) <= 1500, `${what}: ${sec} s vs ${ms} ms active`);
@@ -121,6 +131,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
   /** ffprobe and A/V sync of an MP4 with video and audio. */
   async function checkAv(t: TestContext, end: EgressInfo, activeMs: number, size: [number, number]): Promise<void> {
     t.diagnostic(`${end.egressId}: ${pacing(end.egressId)}`);
+    t.diagnostic(underruns());
     const file = end.fileResults[0]!.location;
     const p = await probe(file);
     assert.deepEqual([p.video?.codec_name, p.video?.width, p.video?.height], ['h264', ...size]);
@@ -377,6 +388,48 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     near(t, 'ogg', p.durationSec, activeMs);
   });
 
+  it('muting gives black video and silence without a stall; unmuting brings both back in sync', async (t) => {
+    const { room, audio, video } = await roomWithPublisher('muter');
+    const info = await client.startParticipantEgress(room, 'muter', {
+      file: new EncodedFileOutput({ filepath: 'mute/{room_name}.mp4' }),
+    });
+    const t0 = await active(info);
+    await delay(3000);
+    // The server mutes the publisher's tracks (RoomService.MutePublishedTrack), as a moderator would.
+    const mutedMs = Date.now() - t0;
+    await Promise.all([audio, video].map((sid) => rooms.mutePublishedTrack(room, 'muter', sid, true)));
+    await delay(3000);
+    const unmutedMs = Date.now() - t0;
+    await Promise.all([audio, video].map((sid) => rooms.mutePublishedTrack(room, 'muter', sid, false)));
+    await delay(4000);
+    const { end, activeMs } = await stopAndWait(info, t0);
+    const file = end.fileResults[0]!.location;
+    const p = await probe(file);
+    assert.deepEqual([p.video?.codec_name, p.audio?.codec_name], ['h264', 'aac']);
+    near(t, 'mute.mp4', p.durationSec, activeMs);
+    const [sync, luma] = await Promise.all([measureAvSync(file), lumaSeries(file)]);
+    t.diagnostic(`${pacing(end.egressId)}; muted ${mutedMs}-${unmutedMs} ms`);
+    t.diagnostic(
+      `flashes ${sync.flashes.map((f) => f.toFixed(2)).join(' ')}; beeps ${sync.beeps.map((b) => b.toFixed(2)).join(' ')}`,
+    );
+    // Inside the muted span (a second of margin each side for the server's round trips): black and no beeps.
+    const inside = (s: number) => s * 1000 > mutedMs + 1000 && s * 1000 < unmutedMs - 1000;
+    const mutedLuma = luma.values.filter((_, i) => inside(luma.times[i]!));
+    assert.ok(mutedLuma.length >= 20, `${mutedLuma.length} frames while muted: the video did not stall`);
+    assert.ok(Math.max(...mutedLuma) < 20, `black while muted (mean luma up to ${Math.max(...mutedLuma).toFixed(1)})`);
+    assert.deepEqual(sync.beeps.filter(inside), [], 'no beep while muted');
+    // Before the mute and after the unmute, the flashes and beeps are there and in sync.
+    const before = sync.flashes.filter((f) => f * 1000 < mutedMs);
+    const after = sync.flashes.filter((f) => f * 1000 > unmutedMs + 1000);
+    assert.ok(before.length >= 2 && after.length >= 2, `${before.length} flashes before, ${after.length} after`);
+    assert.deepEqual(
+      sync.unpairedFlashes.filter((f) => f < p.durationSec - END_MARGIN_SEC),
+      [],
+      'every flash has its beep',
+    );
+    for (const o of sync.offsetsMs) assert.ok(Math.abs(o) <= MAX_AV_OFFSET_MS, `A/V offset ${o.toFixed(1)} ms`);
+  });
+
   it('a participant who joins late is recorded from when they join, black and silent before', async (t) => {
     const room = `sdk-${randomBytes(4).toString('hex')}`;
     roomNames.push(room);
@@ -396,6 +449,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     near(t, 'late.mp4', p.durationSec, activeMs);
     const sync = await measureAvSync(file);
     t.diagnostic(`joined after ${joinedMs} ms; flashes at ${sync.flashes.map((f) => f.toFixed(2)).join(' ')}`);
+    t.diagnostic(`beeps at ${sync.beeps.map((b) => b.toFixed(2)).join(' ')}; ${underruns()}; ${pacing(end.egressId)}`);
     assert.ok(sync.flashes.length >= 3, `${sync.flashes.length} flashes after the join`);
     assert.ok((sync.flashes[0] ?? 0) * 1000 >= joinedMs - 500, 'nothing flashes before the participant joined');
     assert.deepEqual(
