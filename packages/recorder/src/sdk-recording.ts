@@ -540,7 +540,7 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
     if (stats) {
       this.note(
         `paced ${stats.framesWritten} frames (${stats.framesShown} distinct), ${stats.samplesWritten} samples, ` +
-          `${stats.audioResyncs} audio resyncs`,
+          `${stats.audioResyncs} audio resyncs, ${stats.stalls} stalls of this process`,
       );
     }
     const base = {

@@ -17,15 +17,27 @@ function pacer(lagMs = 100) {
   });
   p.start({ timer: false });
   const at = (ms: number) => 1_000_000 + ms;
+  let last = 0;
+  // The timer ticks every 10 ms up to `ms`...
   const advance = (ms: number) => {
+    for (let t = Math.min(last + 10, ms); ; t = Math.min(t + 10, ms)) {
+      now = at(t);
+      p.tick();
+      if (t >= ms) break;
+    }
+    last = ms;
+  };
+  // ...unless this process stalls: the next tick comes late.
+  const stallUntil = (ms: number) => {
     now = at(ms);
     p.tick();
+    last = ms;
   };
   const samples = () => {
     const all = Buffer.concat(audio);
     return Array.from({ length: all.length / 2 }, (_, i) => all.readInt16LE(i * 2));
   };
-  return { p, frames, black, at, advance, samples };
+  return { p, frames, black, at, advance, stallUntil, samples };
 }
 
 /** Ten ms of stereo samples of one value. */
@@ -83,6 +95,22 @@ describe('MediaPacer', () => {
     );
     assert.deepEqual([ms(1585), ms(1595), ms(1605)], [0, 8, 8]);
     assert.equal(p.stats.audioResyncs, 1);
+  });
+
+  it('keeps the backlog this process hands over after its own stall contiguous, however slowly it comes', () => {
+    const { p, at, advance, stallUntil, samples } = pacer(1000);
+    p.pushAudio('x', tenMs(1), at(20)); // anchored at 10 ms
+    advance(100);
+    stallUntil(500); // nothing ran for 400 ms: the source's frames queued up meanwhile
+    // The backlog comes one frame per tick, each ~400 ms late, for 400 ms: a pause would have been re-anchored.
+    for (let i = 0; i < 40; i++) {
+      p.pushAudio('x', tenMs(2), at(510 + 10 * i));
+      advance(510 + 10 * i);
+    }
+    advance(2500);
+    const ms = (m: number) => samples()[m * 96];
+    assert.deepEqual([ms(15), ms(25), ms(415), ms(425)], [1, 2, 2, 0]);
+    assert.deepEqual([p.stats.stalls, p.stats.audioResyncs], [1, 0]);
   });
 
   it('converts a frame only when it is shown, and places frames by their time, not their order', () => {

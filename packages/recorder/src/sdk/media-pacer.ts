@@ -8,8 +8,9 @@
  *   goes away; the last frame repeats while none arrive); a frame is only converted once it is shown;
  * - audio: each source's samples are laid end to end from an anchor, the earliest arrival its samples allow
  *   (a source delivers in real time, so a late frame was delayed, an early one moves the anchor back); a source
- *   whose frames keep coming late after a break (a mute, a pause) is anchored again where they come. Sources are
- *   mixed; where none has samples, silence is written.
+ *   whose frames keep coming late after a break (a mute, a pause) is anchored again where they come, unless this
+ *   process itself stalled lately: its backlog of frames is then handed over late, and stays contiguous. Sources
+ *   are mixed; where none has samples, silence is written.
  */
 
 /** A frame, or what makes it (called only if the frame is shown). */
@@ -42,8 +43,11 @@ const RING = RATE * 4;
 const CHUNK = RATE / 50;
 /** A frame this much later than its source's samples so far allow is late... */
 const GAP_MS = 300;
-/** ...and a source whose frames keep coming late for this long has paused: it is anchored again. */
+/** ...and a source whose frames keep coming late for this long has paused: it is anchored again... */
 const PAUSE_MS = 100;
+/** ...unless this process stalled (a tick this late) within the last STALL_GRACE_MS: the frames are its backlog. */
+const STALL_MS = 100;
+const STALL_GRACE_MS = 2000;
 
 /** Counts for logs and the bench. */
 export interface PacerStats {
@@ -54,6 +58,8 @@ export interface PacerStats {
   samplesWritten: number;
   /** Times an audio source was anchored again after a pause. */
   audioResyncs: number;
+  /** Times this process stalled (a tick more than STALL_MS late). */
+  stalls: number;
 }
 
 export class MediaPacer {
@@ -70,7 +76,9 @@ export class MediaPacer {
   private currentShown = false;
   private readonly ring = new Int32Array(RING * 2);
   private readonly sources = new Map<string, { anchor: number; count: number; lateSince?: number }>();
-  readonly stats: PacerStats = { framesWritten: 0, framesShown: 0, samplesWritten: 0, audioResyncs: 0 };
+  private lastTickAt: number | undefined;
+  private stalledAt = -Infinity;
+  readonly stats: PacerStats = { framesWritten: 0, framesShown: 0, samplesWritten: 0, audioResyncs: 0, stalls: 0 };
 
   constructor(o: MediaPacerOptions) {
     if (!Number.isInteger(o.fps) || o.fps < 1) throw new Error(`fps must be a positive integer, not ${o.fps}`);
@@ -125,7 +133,7 @@ export class MediaPacer {
       this.sources.set(source, st);
     } else if (implied < st.anchor) {
       st.anchor = implied;
-    } else if (implied - st.anchor <= GAP_MS * PER_MS) {
+    } else if (implied - st.anchor <= GAP_MS * PER_MS || at - this.stalledAt < STALL_GRACE_MS) {
       st.lateSince = undefined;
     } else if (st.lateSince === undefined) {
       st.lateSince = at;
@@ -157,6 +165,11 @@ export class MediaPacer {
   /** Writes everything due up to `lagMs` ago. */
   tick(now = this.now()): void {
     if (this.t0 === undefined) return;
+    if (this.lastTickAt !== undefined && now - this.lastTickAt > STALL_MS) {
+      this.stalledAt = now;
+      this.stats.stalls++;
+    }
+    this.lastTickAt = now;
     this.writeUntil(now - this.t0 - this.lagMs);
   }
 
@@ -166,6 +179,7 @@ export class MediaPacer {
     this.timer = undefined;
     if (this.t0 !== undefined) this.writeUntil(this.now() - this.t0);
     this.t0 = undefined;
+    this.lastTickAt = undefined;
   }
 
   private writeUntil(mediaMs: number): void {
