@@ -12,21 +12,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EgressStatus, EncodedFileOutput, type EgressInfo } from 'livekit-server-sdk';
 import { startTestPage } from '@egress/recorder/testing/test-page';
-import { egressClient, startService, waitForStatus, type RunningService } from '../e2e/fixtures/stack.js';
+import {
+  egressClient,
+  recorderPid,
+  type RunningService,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from '../e2e/fixtures/stack.js';
 import { median, pidsCpuSec, rssBytes } from './proc-stats.js';
 
 const K = Number(process.env.BENCH_KILLS ?? 5);
-const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const client = egressClient();
 // Two recordings fill this 2-core machine: admit both and keep the overload guard out of the measurement.
 const ROOMY = 'cpu_cost: { web_cpu_cost: 0.3, max_cpu_utilization: 1.0 }';
-
-async function recorderPid(svc: RunningService, egressId: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
-  const status = (await res.json()) as { egresses: { egressId: string; pid?: number }[] };
-  return status.egresses.find((e) => e.egressId === egressId)?.pid ?? 0;
-}
 
 /** Members of a process group still running; `zombies` also counts the dead ones not yet reaped by init. */
 function groupMembers(pgid: number, zombies: boolean): number {

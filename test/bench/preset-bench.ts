@@ -17,7 +17,7 @@ import {
 } from 'livekit-server-sdk';
 import { startTestPage } from '@egress/recorder/testing/test-page';
 import { distinctFps, probe } from '../e2e/fixtures/media.js';
-import { egressClient, startService, waitForStatus } from '../e2e/fixtures/stack.js';
+import { egressClient, recorderPid, startService, waitForStatus } from '../e2e/fixtures/stack.js';
 import { startRtmpServer } from '../e2e/fixtures/stream-receivers.js';
 import { groupCpuSec } from './proc-stats.js';
 
@@ -72,10 +72,7 @@ async function main(): Promise<void> {
         { encodingOptions: preset },
       );
       await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
-      const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
-      const pid = ((await res.json()) as { egresses: { egressId: string; pid: number }[] }).egresses.find(
-        (e) => e.egressId === info.egressId,
-      )!.pid;
+      const pid = await recorderPid(svc, info.egressId);
       await sleep(WARMUP_SEC * 1000);
       const c0 = groupCpuSec(pid);
       await sleep(WINDOW_SEC * 1000);

@@ -11,7 +11,7 @@ import { EgressStatus, EncodedFileOutput, RoomServiceClient } from 'livekit-serv
 import { measureAvSync } from '../e2e/fixtures/av-sync.js';
 import { distinctFps, probe } from '../e2e/fixtures/media.js';
 import { disposeRtc, startPublisher } from '../e2e/fixtures/publisher.js';
-import { egressClient, stackEnv, startService, waitForStatus } from '../e2e/fixtures/stack.js';
+import { egressClient, recorderPid, stackEnv, startService, waitForStatus } from '../e2e/fixtures/stack.js';
 import { groupCpuSec, median } from './proc-stats.js';
 
 const N = Number(process.env.BENCH_ROOM_N ?? 3);
@@ -73,10 +73,7 @@ async function main(): Promise<void> {
       );
       await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE], 60_000);
       const tActive = Date.now();
-      const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
-      const pid = ((await res.json()) as { egresses: { egressId: string; pid: number }[] }).egresses.find(
-        (e) => e.egressId === info.egressId,
-      )!.pid;
+      const pid = await recorderPid(svc, info.egressId);
       await sleep(WARMUP_SEC * 1000 - (Date.now() - tActive));
       const c0 = groupCpuSec(pid);
       await sleep(WINDOW_SEC * 1000);

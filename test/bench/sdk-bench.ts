@@ -17,7 +17,7 @@ import {
 } from 'livekit-server-sdk';
 import { measureAvSync } from '../e2e/fixtures/av-sync.js';
 import { disposeRtc, startPublisher, type Publisher } from '../e2e/fixtures/publisher.js';
-import { egressClient, stackEnv, startService, waitForStatus } from '../e2e/fixtures/stack.js';
+import { egressClient, recorderPid, stackEnv, startService, waitForStatus } from '../e2e/fixtures/stack.js';
 import { groupCpuSec, median } from './proc-stats.js';
 
 const N = Number(process.env.BENCH_N ?? 3);
@@ -66,10 +66,6 @@ async function main(): Promise<void> {
   const rooms = new RoomServiceClient(env.wsUrl.replace(/^ws/, 'http'), env.apiKey, env.apiSecret);
   const svc = await startService();
   const client = egressClient();
-  const health = async () =>
-    (await (await fetch(`http://127.0.0.1:${svc.healthPort}/`)).json()) as {
-      egresses: { egressId: string; pid: number }[];
-    };
   const results: Record<string, Run[]> = {};
   try {
     for (const kind of KINDS) {
@@ -92,7 +88,7 @@ async function main(): Promise<void> {
           const info: EgressInfo = await start(client, kind, room, tracks.audio ?? '', tracks.video ?? '', i);
           await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE], 60_000);
           const tActive = Date.now();
-          const pid = (await health()).egresses.find((e) => e.egressId === info.egressId)!.pid;
+          const pid = await recorderPid(svc, info.egressId);
           await sleep(WARMUP_SEC * 1000 - (Date.now() - tActive));
           const c0 = groupCpuSec(pid);
           await sleep(WINDOW_SEC * 1000);

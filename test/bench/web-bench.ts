@@ -13,7 +13,7 @@ import { buildWebPipeline } from '@egress/recorder/pipeline/web-argv';
 import { startTestPage } from '@egress/recorder/testing/test-page';
 import { encodingFromRequest } from '@egress/shared';
 import { distinctFps } from '../e2e/fixtures/media.js';
-import { egressClient, startService, waitForStatus } from '../e2e/fixtures/stack.js';
+import { egressClient, recorderPid, startService, waitForStatus } from '../e2e/fixtures/stack.js';
 import { groupCpuSec, median, pidsCpuSec, rssBytes } from './proc-stats.js';
 
 const N = Number(process.env.BENCH_N ?? 5);
@@ -46,10 +46,6 @@ async function measure(pageUrl: string): Promise<{
   const svc = await startService();
   const client = egressClient();
   const supPid = svc.proc.pid!;
-  const health = async () =>
-    (await (await fetch(`http://127.0.0.1:${svc.healthPort}/`)).json()) as {
-      egresses: { egressId: string; pid: number }[];
-    };
   try {
     // Idle means a node waiting for work, hour after hour: start-up (code loading, the spare recorder's boot,
     // the first reaper pass, V8 settling its heap) is measured apart, then 30 s of the steady state.
@@ -68,7 +64,7 @@ async function measure(pageUrl: string): Promise<{
       const info = await client.startWebEgress(pageUrl, new EncodedFileOutput({ filepath: `bench/${i}.mp4` }));
       await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
       const tActive = Date.now();
-      const pid = (await health()).egresses.find((e) => e.egressId === info.egressId)!.pid;
+      const pid = await recorderPid(svc, info.egressId);
       await sleep(WARMUP_SEC * 1000 - (Date.now() - tActive));
       const r0 = groupCpuSec(pid);
       const n0 = pidsCpuSec([pid]);

@@ -24,11 +24,17 @@ import {
 } from '@egress/shared/psrpc/index';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { egressClient, stackEnv, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import {
+  egressClient,
+  type RunningService,
+  stackEnv,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from './fixtures/stack.js';
 
 const START = { req: 'EgressInternal|StartEgress|REQ', rclaim: 'EgressInternal|StartEgress|RCLAIM' };
 const LIST = { req: 'EgressInternal|ListActiveEgress|REQ', rclaim: '' };
-const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : randomInt(0, 2 ** 32);

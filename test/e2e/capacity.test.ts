@@ -9,9 +9,7 @@ import { EgressClient, EgressStatus, EncodedFileOutput } from 'livekit-server-sd
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { stackEnv, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
-
-const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
+import { type RunningService, stackEnv, startService, TERMINAL, waitForStatus } from './fixtures/stack.js';
 
 describe('capacity through livekit-server', () => {
   let svc: RunningService;

@@ -10,10 +10,16 @@ import { EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { decodeErrors, probe } from './fixtures/media.js';
-import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import {
+  egressClient,
+  recorderPid,
+  type RunningService,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from './fixtures/stack.js';
 
 const RUNS = 10;
-const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** mulberry32: a small seeded generator, so a failing kill point can be replayed. */
@@ -52,11 +58,7 @@ describe('crash-safe MP4: SIGKILL at random moments', () => {
       const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: `crash-${i}.mp4` }));
       const active = await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
       const activeAt = Number(active.startedAt / 1_000_000n);
-      const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
-      const pid = ((await res.json()) as { egresses: { egressId: string; pid: number }[] }).egresses.find(
-        (e) => e.egressId === info.egressId,
-      )?.pid;
-      assert.ok(pid, 'recorder pid');
+      const pid = await recorderPid(svc, info.egressId);
       await sleep(500 + random() * 5500);
       const wholeGroup = i % 2 === 1;
       const killedAt = Date.now();

@@ -4,14 +4,8 @@ import { EgressStatus, EncodedFileOutput, FileOutput, Output, StartEgressRequest
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import { egressClient, type RunningService, startService, TERMINAL, waitForStatus } from './fixtures/stack.js';
 
-const TERMINAL = [
-  EgressStatus.EGRESS_COMPLETE,
-  EgressStatus.EGRESS_FAILED,
-  EgressStatus.EGRESS_ABORTED,
-  EgressStatus.EGRESS_LIMIT_REACHED,
-];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('how a web egress ends', () => {

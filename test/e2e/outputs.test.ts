@@ -16,16 +16,17 @@ import { startTestPage, type TestPageServer } from '@egress/recorder/testing/tes
 import { readPlaylist, type Playlist } from './fixtures/hls.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { decodedVideoFrames, decodeErrors, probe } from './fixtures/media.js';
-import { egressClient, freePort, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import {
+  egressClient,
+  freePort,
+  type RunningService,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from './fixtures/stack.js';
 import { startRtmpServer, startSrtReceiver, type RtmpServer } from './fixtures/stream-receivers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TERMINAL = [
-  EgressStatus.EGRESS_COMPLETE,
-  EgressStatus.EGRESS_FAILED,
-  EgressStatus.EGRESS_ABORTED,
-  EgressStatus.EGRESS_LIMIT_REACHED,
-];
 
 /** Every segment of a playlist decodes as H.264 + AAC; returns the playlist. */
 async function checkPlaylist(file: string): Promise<Playlist> {

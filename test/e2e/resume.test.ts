@@ -7,22 +7,17 @@ import { startTestPage, type TestPageServer } from '@egress/recorder/testing/tes
 import { readPlaylist } from './fixtures/hls.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import {
+  egressClient,
+  recorderPid,
+  type RunningService,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from './fixtures/stack.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/stream-receivers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TERMINAL = [
-  EgressStatus.EGRESS_COMPLETE,
-  EgressStatus.EGRESS_FAILED,
-  EgressStatus.EGRESS_ABORTED,
-  EgressStatus.EGRESS_LIMIT_REACHED,
-];
-
-async function recorderPid(svc: RunningService, egressId: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
-  const status = (await res.json()) as { egresses: { egressId: string; pid: number }[] };
-  return status.egresses.find((e) => e.egressId === egressId)?.pid ?? 0;
-}
 
 /** The capture gst-launch of a recorder: the first one it started (stream senders come after). */
 function killCapturePipeline(pgid: number): void {

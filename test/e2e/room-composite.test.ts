@@ -31,10 +31,11 @@ import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher
 import {
   egressClient,
   freePort,
+  type RunningService,
   stackEnv,
   startService,
+  TERMINAL,
   waitForStatus,
-  type RunningService,
 } from './fixtures/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,12 +43,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MAX_AV_OFFSET_MS = 150;
 /** How far a file's duration may be from the time between ACTIVE and the end. */
 const DURATION_SLACK_S = 1.5;
-const TERMINAL = [
-  EgressStatus.EGRESS_COMPLETE,
-  EgressStatus.EGRESS_FAILED,
-  EgressStatus.EGRESS_ABORTED,
-  EgressStatus.EGRESS_LIMIT_REACHED,
-];
 
 interface Recorded {
   done: EgressInfo;

@@ -26,7 +26,14 @@ import { lumaSeries, measureAvSync } from './fixtures/av-sync.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher.js';
-import { egressClient, stackEnv, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import {
+  egressClient,
+  type RunningService,
+  stackEnv,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from './fixtures/stack.js';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Upstream's integration tests allow 300 ms; we hold ourselves to half. */
@@ -34,12 +41,6 @@ const MAX_AV_OFFSET_MS = 150;
 const RECORD_MS = 8_000;
 /** Flashes this close to the end of a file need not have their beep in it. */
 const END_MARGIN_SEC = 0.2;
-const TERMINAL = [
-  EgressStatus.EGRESS_COMPLETE,
-  EgressStatus.EGRESS_FAILED,
-  EgressStatus.EGRESS_ABORTED,
-  EgressStatus.EGRESS_LIMIT_REACHED,
-];
 
 describe('SDK egress: participant, track composite, track, websocket', { timeout: 600_000 }, () => {
   const env = stackEnv();

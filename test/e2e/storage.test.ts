@@ -29,10 +29,9 @@ import {
 } from '@egress/recorder/testing/storage-servers';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import { egressClient, type RunningService, startService, TERMINAL, waitForStatus } from './fixtures/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
 
 let scratch: string;
 

@@ -15,9 +15,15 @@ import { startTestPage, type TestPageServer } from '@egress/recorder/testing/tes
 import { memoryCgroupDir, oomKillCount } from '@egress/shared/system/oom-kills';
 import { leftovers, leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { egressClient, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import {
+  egressClient,
+  recorderPid,
+  type RunningService,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from './fixtures/stack.js';
 
-const TERMINAL = [EgressStatus.EGRESS_COMPLETE, EgressStatus.EGRESS_FAILED, EgressStatus.EGRESS_ABORTED];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function groupMembers(pgid: number): string[] {
@@ -54,14 +60,6 @@ for (const restarts of [0, 1]) {
     let siblingId: string;
     const client = egressClient();
 
-    const recorderPid = async (egressId: string): Promise<number> => {
-      const res = await fetch(`http://127.0.0.1:${svc.healthPort}/`);
-      const status = (await res.json()) as { egresses: { egressId: string; pid: number }[] };
-      const pid = status.egresses.find((e) => e.egressId === egressId)?.pid;
-      assert.ok(pid, `recorder pid of ${egressId}`);
-      return pid;
-    };
-
     /** The dead recorder's group is empty and its sink unloaded (a restarted one loads its own). */
     const assertGone = async (pgid: number, egressId: string, sinksAllowed: number) => {
       const deadline = Date.now() + 10_000;
@@ -78,7 +76,7 @@ for (const restarts of [0, 1]) {
         new EncodedFileOutput({ filepath: `victim-${Date.now()}.mp4` }),
       );
       await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
-      const pgid = await recorderPid(info.egressId);
+      const pgid = await recorderPid(svc, info.egressId);
       await sleep(3000);
       await kill(pgid);
       return { info, pgid };
@@ -136,7 +134,7 @@ for (const restarts of [0, 1]) {
           await assertGone(pgid, info.egressId, 1);
           let newPid = 0;
           while (Date.now() < deadline && (!newPid || newPid === pgid)) {
-            newPid = await recorderPid(info.egressId).catch(() => 0);
+            newPid = await recorderPid(svc, info.egressId).catch(() => 0);
             await sleep(100);
           }
           assert.notEqual(newPid, pgid, 'a new recorder runs');
