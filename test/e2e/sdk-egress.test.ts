@@ -422,7 +422,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     // Before the mute and after the unmute, the flashes and beeps are there and in sync.
     const before = sync.flashes.filter((f) => f * 1000 < mutedMs);
     const after = sync.flashes.filter((f) => f * 1000 > unmutedMs + 1000);
-    assert.ok(before.length >= 2 && after.length >= 2, `${before.length} flashes before, ${after.length} after`);
+    assert.ok(before.length >= 1 && after.length >= 2, `${before.length} flashes before, ${after.length} after`);
     assert.deepEqual(
       sync.unpairedFlashes.filter((f) => f < p.durationSec - END_MARGIN_SEC),
       [],
