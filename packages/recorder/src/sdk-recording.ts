@@ -417,7 +417,7 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
       );
       room.on('videoGone', () => pacer.videoGone());
     }
-    room.on('audio', (sid, samples) => pacer.pushAudio(sid, samples));
+    room.on('audio', (sid, samples, channel) => pacer.pushAudio(sid, samples, undefined, channel));
     room.on('audioGone', (sid) => pacer.forgetAudio(sid));
   }
 

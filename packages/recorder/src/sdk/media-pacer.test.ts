@@ -131,6 +131,22 @@ describe('MediaPacer', () => {
     assert.equal(made, 1);
   });
 
+  it('places a source on both channels, or mixed to mono ((L+R)/2) on the left or right only', () => {
+    const { p, at, advance, samples } = pacer();
+    /** Ten ms of stereo samples: `l` on the left, `r` on the right. */
+    const stereo = (l: number, r: number) => new Int16Array(960).map((_, i) => (i % 2 === 0 ? l : r));
+    p.pushAudio('both', stereo(1, 3), at(10));
+    p.pushAudio('left', stereo(100, 300), at(10), 'left');
+    p.pushAudio('right', stereo(1000, 3000), at(10), 'right');
+    p.pushAudio('later', stereo(10000, 10000), at(20), 'right');
+    advance(130); // media up to 30 ms
+    const s = samples();
+    const at5 = [s[5 * 96], s[5 * 96 + 1]];
+    const at15 = [s[15 * 96], s[15 * 96 + 1]];
+    assert.deepEqual(at5, [1 + 200, 3 + 2000], 'left and right each got one mono mix, both got its own channels');
+    assert.deepEqual(at15, [0, 10000], 'nothing of a right-only source on the left');
+  });
+
   it('clips the mix instead of wrapping', () => {
     const { p, at, advance, samples } = pacer();
     p.pushAudio('x', tenMs(30000), at(10));

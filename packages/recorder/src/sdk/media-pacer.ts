@@ -10,8 +10,10 @@
  *   (a source delivers in real time, so a late frame was delayed, an early one moves the anchor back); a source
  *   whose frames keep coming late after a break (a mute, a pause) is anchored again where they come, unless this
  *   process itself stalled lately: its backlog of frames is then handed over late, and stays contiguous. Sources
- *   are mixed; where none has samples, silence is written.
+ *   are mixed, each on both channels or as mono on one (an audio route's channel); where none has samples,
+ *   silence is written.
  */
+import type { AudioChannelName } from '@egress/shared';
 
 /** A frame, or what makes it (called only if the frame is shown). */
 export type VideoInput = Buffer | (() => Buffer);
@@ -120,8 +122,11 @@ export class MediaPacer {
     this.videoQueue.push({ at, frame: this.black });
   }
 
-  /** Interleaved stereo 48 kHz samples from `source` (a track), which arrived at `at`. */
-  pushAudio(source: string, samples: Int16Array, at = this.now()): void {
+  /**
+   * Interleaved stereo 48 kHz samples from `source` (a track), which arrived at `at`, played on `channel`:
+   * left or right gets the samples mixed to mono ((L+R)/2) and the other channel nothing of them.
+   */
+  pushAudio(source: string, samples: Int16Array, at = this.now(), channel: AudioChannelName = 'both'): void {
     const t0 = this.t0;
     if (t0 === undefined || !this.sinks.audio) return;
     const n = samples.length >> 1;
@@ -148,12 +153,19 @@ export class MediaPacer {
     const start = st.anchor + st.count;
     st.count += n;
     const written = this.stats.samplesWritten;
+    const side = channel === 'right' ? 1 : 0;
     for (let i = 0; i < n; i++) {
       const pos = start + i;
       if (pos < written || pos >= written + RING) continue;
       const idx = (pos % RING) * 2;
-      this.ring[idx] = this.ring[idx]! + samples[2 * i]!;
-      this.ring[idx + 1] = this.ring[idx + 1]! + samples[2 * i + 1]!;
+      const l = samples[2 * i]!;
+      const r = samples[2 * i + 1]!;
+      if (channel === 'both') {
+        this.ring[idx] = this.ring[idx]! + l;
+        this.ring[idx + 1] = this.ring[idx + 1]! + r;
+      } else {
+        this.ring[idx + side] = this.ring[idx + side]! + ((l + r) >> 1);
+      }
     }
   }
 

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import {
   AudioStream,
   DisconnectReason,
+  ParticipantKind,
   type RemoteParticipant,
   type RemoteTrack,
   type RemoteTrackPublication,
@@ -18,17 +19,17 @@ import {
   VideoBufferType,
   VideoStream,
 } from '@livekit/rtc-node';
-import type { SdkSourcePlan } from '@egress/shared';
+import type { AudioChannelName, ParticipantKindName, SdkSourcePlan } from '@egress/shared';
 import { SDK_AUDIO_CHANNELS, SDK_AUDIO_RATE } from '../pipeline/sdk-argv.js';
-import { selectTracks, type PublishedTrack, type Selection } from './track-selection.js';
+import { AlternateChannels, selectTracks, type PublishedTrack, type Selection } from './track-selection.js';
 
 export interface RoomTracksEvents {
   /** A decoded video frame, packed I420, due on screen at `at` (unix ms). */
   video: [data: Uint8Array, width: number, height: number, at: number];
   /** The recorded video stopped (muted, unpublished, switched): black until the next frame. */
   videoGone: [];
-  /** Decoded audio of track `sid`, interleaved stereo S16 at 48 kHz. */
-  audio: [sid: string, samples: Int16Array];
+  /** Decoded audio of track `sid`, interleaved stereo S16 at 48 kHz, and the channel it plays on. */
+  audio: [sid: string, samples: Int16Array, channel: AudioChannelName];
   audioGone: [sid: string];
   /** A recorded audio track was muted or unmuted. */
   audioMuted: [sid: string, muted: boolean];
@@ -47,6 +48,17 @@ const SOURCES: Partial<Record<TrackSource, PublishedTrack['source']>> = {
   [TrackSource.SOURCE_SCREENSHARE_AUDIO]: 'screen_share_audio',
 };
 
+// By name: the protocol numbers the same kinds differently (CONNECTOR is 5 here, 7 there).
+const KINDS: Record<ParticipantKind, ParticipantKindName> = {
+  [ParticipantKind.STANDARD]: 'standard',
+  [ParticipantKind.INGRESS]: 'ingress',
+  [ParticipantKind.EGRESS]: 'egress',
+  [ParticipantKind.SIP]: 'sip',
+  [ParticipantKind.AGENT]: 'agent',
+  [ParticipantKind.CONNECTOR]: 'connector',
+  [ParticipantKind.BRIDGE]: 'bridge',
+};
+
 type Reader = { cancel(): Promise<void> };
 
 /** A frame timestamp further from now than this is not on the clock we think: the handling time is used. */
@@ -62,6 +74,8 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   private readonly frameAges: number[] = [];
   /** Sids of tracks the request was recording at some point: the end of all of them ends a track (composite) egress. */
   private readonly seen = new Set<string>();
+  /** DUAL_CHANNEL_ALTERNATE channels, kept for the whole recording. */
+  private readonly alternate = new AlternateChannels();
 
   constructor(
     private readonly source: SdkSourcePlan,
@@ -140,6 +154,7 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
           kind,
           source: SOURCES[pub.source ?? TrackSource.SOURCE_UNKNOWN] ?? 'unknown',
           identity: p.identity,
+          participantKind: KINDS[p.kind] ?? 'standard',
         });
       }
     }
@@ -149,7 +164,7 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   /** Recomputes the selection and subscribes to exactly it. */
   private refresh(): void {
     if (this.closed) return;
-    const next = selectTracks(this.source, this.published());
+    const next = selectTracks(this.source, this.published(), this.alternate);
     const wanted = new Set([next.video?.sid, ...next.audio.map((a) => a.sid)].filter((s): s is string => !!s));
     const before = this.selection;
     this.selection = next;
@@ -181,9 +196,13 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
     if (sid === this.videoSid && track.kind === TrackKind.KIND_VIDEO) {
       this.log(`recording video ${sid} of ${p.identity}`);
       void this.readVideo(sid, new VideoStream(track));
-    } else if (this.selection.audio.some((a) => a.sid === sid) && track.kind === TrackKind.KIND_AUDIO) {
-      this.log(`recording audio ${sid} of ${p.identity}`);
-      void this.readAudio(sid, new AudioStream(track, { sampleRate: SDK_AUDIO_RATE, numChannels: SDK_AUDIO_CHANNELS }));
+      return;
+    }
+    const audio = this.selection.audio.find((a) => a.sid === sid);
+    if (audio && track.kind === TrackKind.KIND_AUDIO) {
+      this.log(`recording audio ${sid} of ${p.identity} (${audio.participantKind}, channel ${audio.channel})`);
+      const stream = new AudioStream(track, { sampleRate: SDK_AUDIO_RATE, numChannels: SDK_AUDIO_CHANNELS });
+      void this.readAudio(sid, stream, audio.channel);
     }
   }
 
@@ -229,7 +248,8 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
     return `video frames handled ${at(0)} / ${at(0.5)} / ${at(1)} ms after their render time (min / median / max of ${ages.length})${bad ? `, ${bad} without a usable timestamp` : ''}`;
   }
 
-  private async readAudio(sid: string, stream: AudioStream): Promise<void> {
+  /** `channel` is fixed for the recording: routes do not change and alternate channels stick. */
+  private async readAudio(sid: string, stream: AudioStream, channel: AudioChannelName): Promise<void> {
     const reader = stream.getReader();
     this.readers.set(sid, reader);
     try {
@@ -240,7 +260,7 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
           this.log(`audio ${sid}: dropped a frame of ${value.sampleRate} Hz x ${value.channels}`);
           continue;
         }
-        this.emit('audio', sid, value.data);
+        this.emit('audio', sid, value.data, channel);
       }
     } catch (err) {
       this.log(`audio ${sid} reader: ${(err as Error).message}`);

@@ -18,11 +18,35 @@ export interface WebSourcePlan {
 /** Which video an SDK recording shows: one track by id, or a participant's camera (or screen share). */
 export type SdkVideoSelection = { trackId: string } | { identity: string; preferScreenShare: boolean };
 
-/** Which audio an SDK recording mixes: every track in the room, or tracks by id and by publisher. */
+/** Where a recorded audio track plays: both channels, or mixed to mono into one of them. */
+export type AudioChannelName = 'both' | 'left' | 'right';
+
+/** A publisher's participant kind, named as in the protocol's ParticipantInfo.Kind (lower case). */
+export type ParticipantKindName = 'standard' | 'ingress' | 'egress' | 'sip' | 'agent' | 'connector' | 'bridge';
+
+/** Which tracks an audio route takes: one by id, a participant's, or those of every participant of a kind. */
+export type SdkAudioMatch = { trackId: string } | { identity: string } | { participantKind: ParticipantKindName };
+
+/** An audio route: the tracks it matches and the channel they play on. */
+export interface SdkAudioRoute {
+  match: SdkAudioMatch;
+  channel: AudioChannelName;
+}
+
+/**
+ * How the tracks `all` takes (no route matched them) are placed: on both channels, agents left and everyone
+ * else right, or alternating left, right, left... in the order they are first recorded (the room composite's
+ * audio_mixing).
+ */
+export type SdkAudioMixing = 'default' | 'dual_channel_agent' | 'dual_channel_alternate';
+
+/** Which audio an SDK recording mixes, and on which channel each track plays. */
 export interface SdkAudioSelection {
+  /** Every audio track no route matches is recorded too, placed by `mixing`. */
   all: boolean;
-  trackIds: string[];
-  identities: string[];
+  /** Tracks recorded by match, in order: the first route that matches a track gives its channel. */
+  routes: SdkAudioRoute[];
+  mixing: SdkAudioMixing;
 }
 
 /**

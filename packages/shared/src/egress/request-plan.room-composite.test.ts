@@ -2,6 +2,7 @@ import type { RecordingPlan, WebSourcePlan } from './plan.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  AudioMixing,
   EncodedFileOutput,
   EncodingOptionsPreset,
   FileOutput,
@@ -172,6 +173,25 @@ test('the audio-only room composite without layout or custom page is recorded wi
   assert.equal(plan.outputs.file?.fileType, 'ogg');
   const v2 = await planFromRequest(template({ audioOnly: true, layout: '' }, [fileOut('a.ogg')]), ctx);
   assert.equal(v2.source.kind, 'sdk');
+});
+
+test('the SDK path places tracks by audio_mixing; the browser path ignores it, as upstream does', async () => {
+  const mixing = async (audioMixing: AudioMixing) => {
+    const plan = await planFromRequest(composite({ audioOnly: true, layout: '', audioMixing }), ctx);
+    assert.ok(plan.source.kind === 'sdk');
+    return plan.source.audio?.mixing;
+  };
+  assert.equal(await mixing(AudioMixing.DEFAULT_MIXING), 'default');
+  assert.equal(await mixing(AudioMixing.DUAL_CHANNEL_AGENT), 'dual_channel_agent');
+  assert.equal(await mixing(AudioMixing.DUAL_CHANNEL_ALTERNATE), 'dual_channel_alternate');
+  const unknown = 3 as AudioMixing; // a value this build's protocol does not define, as a newer server may send
+  await rejects(
+    planFromRequest(composite({ audioOnly: true, layout: '', audioMixing: unknown }), ctx),
+    'invalid_argument',
+    /^room_composite\.audio_mixing: .*\(got 3\)/,
+  );
+  const web = await planFromRequest(composite({ audioOnly: true, audioMixing: unknown }), ctx);
+  assert.equal(web.source.kind, 'web');
 });
 
 test('a node without room credentials refuses room composites', async () => {

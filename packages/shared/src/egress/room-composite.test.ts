@@ -68,6 +68,7 @@ describe('room composite source', () => {
     assert.equal(sdk.kind, 'sdk-audio');
     assert.ok(sdk.kind === 'sdk-audio');
     assert.equal(sdk.wsUrl, 'ws://127.0.0.1:7880');
+    assert.equal(sdk.mixing, 'default', 'no audio_mixing is DEFAULT_MIXING');
     assert.equal((await new TokenVerifier('devkey', SECRET).verify(sdk.token)).sub, 'EG_abc123');
     // A layout or a custom page keeps the browser.
     assert.equal((await roomCompositeSource({ ...req, audioOnly: true }, ctx)).kind, 'template');

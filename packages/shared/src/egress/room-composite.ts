@@ -1,6 +1,8 @@
 import { AccessToken } from 'livekit-server-sdk';
 import { errors } from '../errors.js';
+import { audioMixingName } from './audio-routes.js';
 import { assertHttpUrl } from './http-url.js';
+import type { SdkAudioMixing } from './plan.js';
 
 /**
  * The fields that choose a room composite's source; both RoomCompositeEgressRequest and the v2 API's
@@ -11,6 +13,8 @@ export interface RoomCompositeFields {
   audioOnly: boolean;
   videoOnly: boolean;
   customBaseUrl: string;
+  /** RoomCompositeEgressRequest's AudioMixing (TemplateSource has none); only the SDK path mixes by it. */
+  audioMixing?: number;
 }
 
 /** What the node and the rpc request contribute to a room composite's source. */
@@ -47,6 +51,7 @@ export interface SdkRoomAudioSource {
   kind: 'sdk-audio';
   wsUrl: string;
   token: string;
+  mixing: SdkAudioMixing;
 }
 
 export type RoomCompositeSource = TemplateRoomSource | SdkRoomAudioSource;
@@ -100,7 +105,8 @@ export async function roomCompositeSource(
   if (!/^wss?:\/\/[^/]/.test(ctx.wsUrl)) throw errors.invalidArgument('ws_url', ctx.wsUrl, 'must be a ws(s):// URL');
   const token = ctx.token || (await recorderToken(ctx));
   if (req.audioOnly && req.layout === '' && req.customBaseUrl === '') {
-    return { kind: 'sdk-audio', wsUrl: ctx.wsUrl, token };
+    const mixing = audioMixingName(req.audioMixing ?? 0, `${field}.audio_mixing`);
+    return { kind: 'sdk-audio', wsUrl: ctx.wsUrl, token, mixing };
   }
   let base = ctx.templateBase;
   if (req.customBaseUrl) {

@@ -10,6 +10,7 @@ import {
   MediaSource,
   Output,
   ParticipantEgressRequest,
+  ParticipantInfo_Kind,
   StartEgressRequest,
   TrackCompositeEgressRequest,
   TrackEgressRequest,
@@ -43,6 +44,17 @@ async function rejects(fn: () => Promise<unknown>, code: string, text: string) {
     return true;
   });
 }
+
+/** A unified request recording a MediaSource with video track TR_v and `audio`, to one file. */
+const media = (audio: AudioConfig) =>
+  req({
+    case: 'egress',
+    value: new StartEgressRequest({
+      roomName: 'r2',
+      source: { case: 'media', value: new MediaSource({ video: { case: 'videoTrackId', value: 'TR_v' }, audio }) },
+      outputs: [new Output({ config: { case: 'file', value: new EncodedFileOutput({ filepath: 'm.mp4' }) } })],
+    }),
+  });
 
 describe('SDK request plans', () => {
   it('mints the recorder token for SDK requests only', async () => {
@@ -78,7 +90,7 @@ describe('SDK request plans', () => {
       wsUrl: 'ws://127.0.0.1:7880',
       token: 'tok',
       video: { identity: 'alice', preferScreenShare: true },
-      audio: { all: false, trackIds: [], identities: ['alice'] },
+      audio: { all: false, routes: [{ match: { identity: 'alice' }, channel: 'both' }], mixing: 'default' },
       audioOnly: false,
       videoOnly: false,
     });
@@ -103,7 +115,11 @@ describe('SDK request plans', () => {
       }),
       ctx,
     );
-    assert.equal(plan.source.kind === 'sdk' && plan.source.audioOnly, true);
+    assert.ok(plan.source.kind === 'sdk');
+    assert.deepEqual(
+      [plan.source.audioOnly, plan.source.audio],
+      [true, { all: false, routes: [{ match: { trackId: 'TR_a' }, channel: 'both' }], mixing: 'default' }],
+    );
     assert.equal(plan.outputs.file?.fileType, 'ogg');
     assert.equal(plan.outputs.file?.destination, '/srv/out/x.ogg');
     await rejects(
@@ -171,17 +187,8 @@ describe('SDK request plans', () => {
   });
 
   it('maps the unified request with a MediaSource', async () => {
-    const eg = (audio: AudioConfig) =>
-      req({
-        case: 'egress',
-        value: new StartEgressRequest({
-          roomName: 'r2',
-          source: { case: 'media', value: new MediaSource({ video: { case: 'videoTrackId', value: 'TR_v' }, audio }) },
-          outputs: [new Output({ config: { case: 'file', value: new EncodedFileOutput({ filepath: 'm.mp4' }) } })],
-        }),
-      });
     const plan = await planFromRequest(
-      eg(
+      media(
         new AudioConfig({
           routes: [
             new AudioRoute({ match: { case: 'trackId', value: 'TR_a' } }),
@@ -196,27 +203,88 @@ describe('SDK request plans', () => {
       [plan.source.requestType, plan.source.roomName, plan.source.video],
       ['media', 'r2', { trackId: 'TR_v' }],
     );
-    assert.deepEqual(plan.source.audio, { all: false, trackIds: ['TR_a'], identities: ['bob'] });
-    await rejects(
-      () =>
-        planFromRequest(
-          eg(
-            new AudioConfig({
-              routes: [new AudioRoute({ match: { case: 'trackId', value: 'a' }, channel: AudioChannel.LEFT })],
-            }),
-          ),
-          ctx,
-        ),
-      'unimplemented',
-      'egress.media.audio.routes[0].channel',
-    );
+    assert.deepEqual(plan.source.audio, {
+      all: false,
+      routes: [
+        { match: { trackId: 'TR_a' }, channel: 'both' },
+        { match: { identity: 'bob' }, channel: 'both' },
+      ],
+      mixing: 'default',
+    });
   });
 
-  it('builds the audio-only room composite source that mixes every track', async () => {
-    const s = sdkRoomAudioSourcePlan('r3', { kind: 'sdk-audio', wsUrl: 'ws://h', token: 't' });
+  it('maps MediaSource audio routes by track, identity and kind (by name), each with its channel', async () => {
+    const plan = await planFromRequest(
+      media(
+        new AudioConfig({
+          captureAll: true,
+          routes: [
+            new AudioRoute({ match: { case: 'trackId', value: 'TR_a' }, channel: AudioChannel.RIGHT }),
+            new AudioRoute({ match: { case: 'participantIdentity', value: 'bob' }, channel: AudioChannel.LEFT }),
+            new AudioRoute({
+              match: { case: 'participantKind', value: ParticipantInfo_Kind.CONNECTOR },
+              channel: AudioChannel.LEFT,
+            }),
+            new AudioRoute({ match: { case: 'participantKind', value: ParticipantInfo_Kind.AGENT } }),
+          ],
+        }),
+      ),
+      ctx,
+    );
+    assert.ok(plan.source.kind === 'sdk');
+    assert.deepEqual(plan.source.audio, {
+      all: true,
+      routes: [
+        { match: { trackId: 'TR_a' }, channel: 'right' },
+        { match: { identity: 'bob' }, channel: 'left' },
+        { match: { participantKind: 'connector' }, channel: 'left' },
+        { match: { participantKind: 'agent' }, channel: 'both' },
+      ],
+      mixing: 'default',
+    });
+  });
+
+  it('rejects bad MediaSource audio routes naming the route field and the value', async () => {
+    const bad = async (route: AudioRoute, field: string, value: string) => {
+      await assert.rejects(planFromRequest(media(new AudioConfig({ routes: [route] })), ctx), (err: unknown) => {
+        assert.ok(err instanceof EgressError);
+        assert.equal(err.code, 'invalid_argument');
+        assert.ok(err.message.startsWith(`${field}: `), err.message);
+        assert.ok(err.message.includes(`(got ${value})`), err.message);
+        return true;
+      });
+    };
+    const at = 'egress.media.audio.routes[0]';
+    // Values this build's protocol does not define, as a newer server may send; 5 is rtc-node's CONNECTOR.
+    const kind = (v: number) => v as ParticipantInfo_Kind;
+    await bad(
+      new AudioRoute({ match: { case: 'trackId', value: 'a' }, channel: 3 as AudioChannel }),
+      `${at}.channel`,
+      '3',
+    );
+    await bad(new AudioRoute({ match: { case: 'participantKind', value: kind(5) } }), `${at}.participant_kind`, '5');
+    await bad(new AudioRoute({ match: { case: 'participantKind', value: kind(42) } }), `${at}.participant_kind`, '42');
+    await bad(new AudioRoute({ match: { case: 'trackId', value: '' } }), `${at}.track_id`, '""');
+    await bad(
+      new AudioRoute({ match: { case: 'participantIdentity', value: '' } }),
+      `${at}.participant_identity`,
+      '""',
+    );
+    await bad(new AudioRoute({}), `${at}.match`, '"(none)"');
+  });
+
+  it('builds the audio-only room composite source that mixes every track by its audio_mixing', async () => {
+    const s = sdkRoomAudioSourcePlan('r3', { kind: 'sdk-audio', wsUrl: 'ws://h', token: 't', mixing: 'default' });
     assert.deepEqual(
       [s.requestType, s.audio, s.audioOnly],
-      ['room_composite', { all: true, trackIds: [], identities: [] }, true],
+      ['room_composite', { all: true, routes: [], mixing: 'default' }, true],
     );
+    const alt = sdkRoomAudioSourcePlan('r3', {
+      kind: 'sdk-audio',
+      wsUrl: 'ws://h',
+      token: 't',
+      mixing: 'dual_channel_alternate',
+    });
+    assert.deepEqual(alt.audio, { all: true, routes: [], mixing: 'dual_channel_alternate' });
   });
 });

@@ -6,7 +6,7 @@
 import type { StorageDefaults } from './storage-request.js';
 import path from 'node:path';
 import {
-  AudioChannel,
+  type AudioRoute,
   type DirectFileOutput,
   type EncodedFileOutput,
   type ImageOutput,
@@ -19,10 +19,18 @@ import {
   type TrackEgressRequest,
 } from '@livekit/protocol';
 import { EgressError, errors } from '../errors.js';
+import { audioChannelName, participantKindName } from './audio-routes.js';
 import { encodingFromRequest } from './encoding.js';
 import { expandFilepath, type FilenameContext } from './filename.js';
 import { planOutputs, unifiedOutputs, unifiedUpload, type RequestOutput } from './outputs-plan.js';
-import type { EncodingPlan, OutputsPlan, RecordingPlan, SdkAudioSelection, SdkSourcePlan } from './plan.js';
+import type {
+  EncodingPlan,
+  OutputsPlan,
+  RecordingPlan,
+  SdkAudioRoute,
+  SdkAudioSelection,
+  SdkSourcePlan,
+} from './plan.js';
 import { recorderToken, type SdkRoomAudioSource } from './room-composite.js';
 
 /** The room an SDK recording joins: where, and with which token. */
@@ -78,7 +86,10 @@ export async function sdkRoomContext(
   return { wsUrl: req.wsUrl || node.wsUrl, token };
 }
 
-/** The SDK source of an audio-only room composite without layout or custom page: every audio track mixed. */
+/**
+ * The SDK source of an audio-only room composite without layout or custom page: every audio track, placed on
+ * the channels as its audio_mixing says.
+ */
 export function sdkRoomAudioSourcePlan(roomName: string, source: SdkRoomAudioSource): SdkSourcePlan {
   return {
     kind: 'sdk',
@@ -86,7 +97,7 @@ export function sdkRoomAudioSourcePlan(roomName: string, source: SdkRoomAudioSou
     roomName,
     wsUrl: source.wsUrl,
     token: source.token,
-    audio: { all: true, trackIds: [], identities: [] },
+    audio: { all: true, routes: [], mixing: source.mixing },
     audioOnly: true,
     videoOnly: false,
   };
@@ -113,7 +124,7 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
         ...room,
         requestType: 'participant',
         video: { identity: v.identity, preferScreenShare: v.screenShare },
-        audio: { all: false, trackIds: [], identities: [v.identity] },
+        audio: { all: false, routes: [{ match: { identity: v.identity }, channel: 'both' }], mixing: 'default' },
         audioOnly: false,
         videoOnly: false,
       };
@@ -130,7 +141,15 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
         ...room,
         requestType: 'track_composite',
         ...(v.videoTrackId ? { video: { trackId: v.videoTrackId } } : {}),
-        ...(v.audioTrackId ? { audio: { all: false, trackIds: [v.audioTrackId], identities: [] } } : {}),
+        ...(v.audioTrackId
+          ? {
+              audio: {
+                all: false,
+                routes: [{ match: { trackId: v.audioTrackId }, channel: 'both' }],
+                mixing: 'default',
+              },
+            }
+          : {}),
         audioOnly: !v.videoTrackId,
         videoOnly: !v.audioTrackId,
       };
@@ -173,19 +192,8 @@ function mediaSelection(m: MediaSource): Omit<SdkSourcePlan, 'kind' | 'roomName'
   }
   let audio: SdkAudioSelection | undefined;
   if (m.audio && (m.audio.captureAll || m.audio.routes.length > 0)) {
-    audio = { all: m.audio.captureAll, trackIds: [], identities: [] };
-    for (const [i, route] of m.audio.routes.entries()) {
-      const rat = `${at}.audio.routes[${i}]`;
-      if (route.channel !== AudioChannel.BOTH) {
-        throw new EgressError('unimplemented', `${rat}.channel: only AUDIO_CHANNEL_BOTH is supported`);
-      }
-      if (route.match.case === 'trackId' && route.match.value) audio.trackIds.push(route.match.value);
-      else if (route.match.case === 'participantIdentity' && route.match.value) {
-        audio.identities.push(route.match.value);
-      } else if (route.match.case === 'participantKind') {
-        throw new EgressError('unimplemented', `${rat}.participant_kind: matching by kind is not supported`);
-      } else throw errors.invalidArgument(`${rat}.match`, '(empty)', 'a track_id or participant_identity is required');
-    }
+    const routes = m.audio.routes.map((route, i) => audioRoute(route, `${at}.audio.routes[${i}]`));
+    audio = { all: m.audio.captureAll, routes, mixing: 'default' };
   }
   if (!video && !audio) throw errors.invalidArgument(at, '(empty)', 'needs video, audio or both');
   return {
@@ -195,6 +203,28 @@ function mediaSelection(m: MediaSource): Omit<SdkSourcePlan, 'kind' | 'roomName'
     audioOnly: !video,
     videoOnly: !audio,
   };
+}
+
+/** One MediaSource audio route; throws invalid_argument naming the route's field for a bad match or channel. */
+function audioRoute(route: AudioRoute, at: string): SdkAudioRoute {
+  const channel = audioChannelName(route.channel, `${at}.channel`);
+  const m = route.match;
+  switch (m.case) {
+    case 'trackId':
+      if (!m.value) throw errors.invalidArgument(`${at}.track_id`, m.value, 'must not be empty');
+      return { match: { trackId: m.value }, channel };
+    case 'participantIdentity':
+      if (!m.value) throw errors.invalidArgument(`${at}.participant_identity`, m.value, 'must not be empty');
+      return { match: { identity: m.value }, channel };
+    case 'participantKind':
+      return { match: { participantKind: participantKindName(m.value, `${at}.participant_kind`) }, channel };
+    default:
+      throw errors.invalidArgument(
+        `${at}.match`,
+        '(none)',
+        'a track_id, participant_identity or participant_kind is required',
+      );
+  }
 }
 
 /** Track egress: one track to a file (OGG/Opus for audio, MP4/H.264 for video) or raw PCM to a websocket. */
