@@ -540,7 +540,8 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
     if (stats) {
       this.note(
         `paced ${stats.framesWritten} frames (${stats.framesShown} distinct), ${stats.samplesWritten} samples, ` +
-          `${stats.audioResyncs} audio resyncs, ${stats.stalls} stalls of this process`,
+          `${stats.audioResyncs} audio resyncs, ${stats.stalls} stalls of this process; first video at ` +
+          `${stats.firstVideoMs?.toFixed(0) ?? '-'} ms, first audio at ${stats.firstAudioMs?.toFixed(0) ?? '-'} ms`,
       );
     }
     const base = {

@@ -58,6 +58,7 @@ describe('MediaPacer', () => {
       ['-', '-', 'a', 'a', 'a', 'b', 'b', '-', '-', '-', '-'],
     );
     assert.equal(p.stats.framesShown, 2);
+    assert.equal(p.stats.firstVideoMs, 150);
   });
 
   it('writes 48000 samples a second: sources laid end to end from their arrival and mixed, silence elsewhere', () => {
@@ -72,6 +73,7 @@ describe('MediaPacer', () => {
     const ms = (m: number) => s[m * 96]; // left sample at m ms
     assert.deepEqual([ms(5), ms(15), ms(25), ms(35), ms(45)], [0, 100, 1100, 0, 0]);
     assert.equal(p.stats.samplesWritten, 50 * 48);
+    assert.equal(p.stats.firstAudioMs, 10); // the first frame's first sample
   });
 
   it('keeps a source contiguous through late frames, moves it back for early ones, restarts it after a pause', () => {

@@ -62,6 +62,9 @@ export interface PacerStats {
   audioResyncs: number;
   /** Times this process stalled (a tick more than STALL_MS late). */
   stalls: number;
+  /** Media time (ms) the first video frame and the first audio samples arrived at: before, black and silence. */
+  firstVideoMs?: number;
+  firstAudioMs?: number;
 }
 
 export class MediaPacer {
@@ -110,6 +113,7 @@ export class MediaPacer {
   /** A new frame arrived (or was captured) at `at`: at the output size, or made so when it is shown. */
   pushVideo(frame: VideoInput, at = this.now()): void {
     if (this.t0 === undefined || !this.sinks.video) return;
+    this.stats.firstVideoMs ??= Math.max(0, at - this.t0);
     // Frames handed over late in a burst may carry earlier capture times than ones already queued.
     let i = this.videoQueue.length;
     while (i > 0 && this.videoQueue[i - 1]!.at > at) i--;
@@ -130,6 +134,7 @@ export class MediaPacer {
     const t0 = this.t0;
     if (t0 === undefined || !this.sinks.audio) return;
     const n = samples.length >> 1;
+    this.stats.firstAudioMs ??= Math.max(0, at - t0 - n / PER_MS);
     let st = this.sources.get(source);
     // Where this frame says the source's first sample belongs.
     const implied = Math.round((at - t0) * PER_MS) - n - (st?.count ?? 0);
