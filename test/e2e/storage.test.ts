@@ -2,6 +2,7 @@
 // Azurite for Azure Blob, fake-gcs-server for GCS).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,12 +10,15 @@ import path from 'node:path';
 import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   AzureBlobUpload,
+  DirectFileOutput,
   EgressStatus,
   EncodedFileOutput,
   GCPUpload,
   ImageOutput,
+  RoomServiceClient,
   S3Upload,
   SegmentedFileOutput,
+  TrackType,
   type EgressInfo,
 } from 'livekit-server-sdk';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
@@ -29,7 +33,15 @@ import {
 } from '@egress/recorder/testing/storage-servers';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { egressClient, type RunningService, startService, TERMINAL, waitForStatus } from './fixtures/stack.js';
+import { disposeRtc, startPublisher } from './fixtures/publisher.js';
+import {
+  egressClient,
+  type RunningService,
+  stackEnv,
+  startService,
+  TERMINAL,
+  waitForStatus,
+} from './fixtures/stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,7 +101,7 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
     page = await startTestPage();
     svc = await startService(
       [
-        'cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }',
+        'cpu_cost: { web_cpu_cost: 0.5, track_cpu_cost: 0.5, max_cpu_utilization: 1.0 }',
         `storage: { prefix: rec, s3: ${s3Yaml(s3Bucket)} }`,
         `backup: { azure: ${azureYaml(backupContainer)} }`,
       ].join('\n'),
@@ -97,6 +109,7 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
   });
 
   after(async () => {
+    await disposeRtc();
     assert.equal(await svc?.stop('SIGTERM'), 0);
     await page?.close();
     assert.deepEqual(await leftoversAfter(3000), []);
@@ -177,6 +190,46 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
       for (const n of names) {
         assert.equal((await probeObject(kind, bucket, `rec/${kind}/hls/${n}`)).video?.codec_name, 'h264', n);
       }
+    }
+  });
+
+  test("track egress files: to the config's S3, or to the request's own GCS, named once the track is known", async () => {
+    const env = stackEnv();
+    const rooms = new RoomServiceClient(env.wsUrl.replace(/^ws/, 'http'), env.apiKey, env.apiSecret);
+    const room = `st-${randomBytes(4).toString('hex')}`;
+    const publisher = await startPublisher({ ...env, room, identity: 'uploader', maxDurationMs: 60_000 });
+    try {
+      let tracks: { type: TrackType; sid: string }[] = [];
+      for (let i = 0; i < 100 && tracks.length < 2; i++) {
+        tracks = (await rooms.listParticipants(room))[0]?.tracks ?? [];
+        if (tracks.length < 2) await sleep(100);
+      }
+      const sid = (type: TrackType) => tracks.find((x) => x.type === type)?.sid ?? assert.fail(`no ${type} track`);
+      const gcsUpload = { case: 'gcp' as const, value: new GCPUpload({ bucket: gcsBucket }) };
+      const filepath = 'tracks/{publisher_identity}-{track_type}';
+      const [video, audio] = await Promise.all([
+        recordFor(client, 4000, () =>
+          client.startTrackEgress(room, new DirectFileOutput({ filepath }), sid(TrackType.VIDEO)),
+        ),
+        recordFor(client, 4000, () =>
+          client.startTrackEgress(room, new DirectFileOutput({ filepath, output: gcsUpload }), sid(TrackType.AUDIO)),
+        ),
+      ]);
+      assert.equal(video.status, EgressStatus.EGRESS_COMPLETE, video.error);
+      assert.equal(audio.status, EgressStatus.EGRESS_COMPLETE, audio.error);
+      const s3Base = `${storageServers().s3.endpoint}/${s3Bucket}`;
+      assert.equal(video.fileResults[0]!.location, `${s3Base}/rec/tracks/uploader-video.mp4`);
+      const v = await probeObject('s3', s3Bucket, 'rec/tracks/uploader-video.mp4');
+      assert.equal(v.video?.codec_name, 'h264');
+      assert.ok(v.durationSec > 2.5, `${v.durationSec} s of video`);
+      assert.match(audio.fileResults[0]!.location, new RegExp(`${gcsBucket}/rec/tracks/uploader-audio\\.ogg`));
+      const a = await probeObject('gcs', gcsBucket, 'rec/tracks/uploader-audio.ogg');
+      assert.deepEqual([a.audio?.codec_name, a.video], ['opus', undefined]);
+      assert.ok(a.durationSec > 2.5, `${a.durationSec} s of audio`);
+      for (const done of [video, audio]) assert.equal(existsSync(path.join(svc.tmpDir, done.egressId)), false);
+    } finally {
+      await publisher.stop();
+      await rooms.deleteRoom(room).catch(() => {});
     }
   });
 

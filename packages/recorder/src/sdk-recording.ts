@@ -17,6 +17,7 @@ import {
   type RecordingPlan,
   type SdkSourcePlan,
   type StreamResult,
+  type UploadPlan,
 } from '@egress/shared';
 import { formatGstError, GstLaunch, type GstExit } from './gst/launch.js';
 import { delay, describeExit } from './media/process.js';
@@ -343,21 +344,18 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
       trackType: kind,
       ...(info ? { publisherIdentity: info.identity, trackSource: info.source.toUpperCase() } : {}),
     };
-    const named = plan.outputs.file
-      ? {
-          ...plan.outputs.file,
-          destination: expandTrackPlaceholders(plan.outputs.file.destination, names),
-          ...(plan.outputs.file.ifVideo
-            ? {
-                ifVideo: {
-                  ...plan.outputs.file.ifVideo,
-                  destination: expandTrackPlaceholders(plan.outputs.file.ifVideo.destination, names),
-                },
-              }
-            : {}),
-        }
-      : undefined;
-    const file = named;
+    const name = <T extends { destination: string; upload?: UploadPlan }>(o: T): T => ({
+      ...o,
+      destination: expandTrackPlaceholders(o.destination, names),
+      ...(o.upload ? { upload: { ...o.upload, key: expandTrackPlaceholders(o.upload.key, names) } } : {}),
+    });
+    // The kind picks the file: the audio one as planned, or its video variant.
+    const planned = plan.outputs.file;
+    const chosen =
+      planned && kind === 'video' && planned.ifVideo ? { ...planned.ifVideo, manifest: planned.manifest } : planned;
+    const file = chosen && name(chosen);
+    // The upload was built before the track was known: it takes the chosen file's key.
+    if (this.uploads?.file && file?.upload) this.uploads.file = { ...this.uploads.file, key: file.upload.key };
     const size = room.trackSize(trackId);
     const even = (n: number) => Math.max(16, Math.min(4096, Math.floor(n / 2) * 2));
     this.plan = {
@@ -368,16 +366,7 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
         kind === 'video' && size
           ? { ...plan.encoding, width: even(size.width), height: even(size.height) }
           : plan.encoding,
-      outputs: {
-        ...plan.outputs,
-        ...(file && kind === 'video' && file.ifVideo
-          ? {
-              file: { fileType: file.ifVideo.fileType, destination: file.ifVideo.destination, manifest: file.manifest },
-            }
-          : file
-            ? { file }
-            : {}),
-      },
+      outputs: { ...plan.outputs, ...(file ? { file } : {}) },
     };
     this.note(`track ${trackId} is ${kind}${kind === 'video' && size ? ` (${size.width}x${size.height})` : ''}`);
     return true;

@@ -120,7 +120,7 @@ export interface FileOutputPlan {
   /** Write `<egressId>.json` next to the file (upstream's manifest) unless the request disabled it. */
   manifest: boolean;
   /** Track egress: the file used instead when the track turns out to be video (this one is for audio). */
-  ifVideo?: { fileType: FileType; destination: string };
+  ifVideo?: { fileType: FileType; destination: string; upload?: UploadPlan };
 }
 
 /** Raw PCM (s16le, 48 kHz, stereo) in binary websocket frames: a track egress's `websocket_url`. */

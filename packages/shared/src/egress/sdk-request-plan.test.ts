@@ -11,11 +11,13 @@ import {
   Output,
   ParticipantEgressRequest,
   ParticipantInfo_Kind,
+  S3Upload,
   StartEgressRequest,
   TrackCompositeEgressRequest,
   TrackEgressRequest,
 } from '@livekit/protocol';
 import { TokenVerifier } from 'livekit-server-sdk';
+import type { StorageConfig } from '../config/schema.js';
 import { EgressError } from '../errors.js';
 import { planFromRequest, type StartRequestLike } from './request-plan.js';
 import { sdkRoomAudioSourcePlan, sdkRoomContext, sdkRoomName } from './sdk-request-plan.js';
@@ -183,6 +185,46 @@ describe('SDK request plans', () => {
       () => planFromRequest(req({ case: 'track', value: new TrackEgressRequest({ roomName: 'r1' }) }), ctx),
       'invalid_argument',
       'track.track_id',
+    );
+  });
+
+  it("uploads a track egress's file to its own storage, else the config's, under the key of the file it picks", async () => {
+    const track = (output?: DirectFileOutput['output']) =>
+      req({
+        case: 'track',
+        value: new TrackEgressRequest({
+          roomName: 'r1',
+          trackId: 'TR_v',
+          output: { case: 'file', value: new DirectFileOutput({ filepath: 'tracks/{track_id}.webm', output }) },
+        }),
+      });
+    const own = await planFromRequest(
+      track({ case: 's3', value: new S3Upload({ bucket: 'own', accessKey: 'k', secret: 's', region: 'r' }) }),
+      ctx,
+    );
+    assert.equal(own.outputs.file?.upload?.storage.s3?.bucket, 'own');
+    assert.equal(own.outputs.file?.upload?.key, 'tracks/TR_v.ogg');
+    assert.equal(own.outputs.file?.ifVideo?.upload?.key, 'tracks/TR_v.webm');
+    const s3Config = { access_key: 'k', secret: 's', session_token: '', assume_role_arn: '', region: 'r' };
+    const config: StorageConfig = {
+      prefix: 'p/',
+      generate_presigned_url: false,
+      s3: {
+        ...s3Config,
+        ...{ assume_role_external_id: '', endpoint: '', bucket: 'conf', force_path_style: false, metadata: {} },
+        ...{ max_retries: 3, max_retry_delay: 5000, min_retry_delay: 100, tagging: '', content_disposition: '' },
+      },
+    };
+    const fromConfig = await planFromRequest(track(), {
+      ...ctx,
+      storage: { storage: config, disallow_local_storage: false },
+    });
+    assert.equal(fromConfig.outputs.file?.ifVideo?.upload?.storage.s3?.bucket, 'conf');
+    assert.equal((await planFromRequest(track(), ctx)).outputs.file?.upload, undefined, 'no storage: local disk');
+    await rejects(
+      () => planFromRequest(track(), { ...ctx, storage: { disallow_local_storage: true } }),
+      'invalid_argument',
+      'track.file',
     );
   });
 

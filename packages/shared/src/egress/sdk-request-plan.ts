@@ -3,7 +3,7 @@
  * egress, and the unified StartEgressRequest with a MediaSource. The recorder's token is minted before
  * planning (sdkRoomContext), so planning itself stays synchronous like the web path's.
  */
-import type { StorageDefaults } from './storage-request.js';
+import { isLocalStorage, resolveOutputStorage, type StorageDefaults } from './storage-request.js';
 import path from 'node:path';
 import {
   type AudioRoute,
@@ -25,6 +25,7 @@ import { expandFilepath, type FilenameContext } from './filename.js';
 import { planOutputs, unifiedOutputs, unifiedUpload, type RequestOutput } from './outputs-plan.js';
 import type {
   EncodingPlan,
+  FileType,
   OutputsPlan,
   RecordingPlan,
   SdkAudioRoute,
@@ -251,31 +252,30 @@ function trackPlan(
   if (v.output.case !== 'file')
     throw errors.invalidArgument('track.output', '(none)', 'a file or a websocket_url is required');
   const f: DirectFileOutput = v.output.value;
-  if (f.output.case) {
-    // The track's kind picks the container only once the recorder sees it; uploads of that file are not built.
-    throw new EgressError(
-      'unimplemented',
-      `track.file.output: ${f.output.case} upload of a track egress file is not supported yet`,
-    );
-  }
   if (f.filepath.includes('\0')) throw errors.invalidArgument('track.file.filepath', f.filepath, 'contains a NUL byte');
+  // Its own upload (s3, gcp, azure), else the config's storage, else local disk, as for every other file.
+  const storage = resolveOutputStorage(
+    { outputField: 'track.file', ...(f.output.case ? { output: f.output, outputUploadField: 'track.file' } : {}) },
+    p.storage ?? { disallow_local_storage: false },
+  );
   // The name defaults to the track id; the publisher, kind and source are filled in once the track is found.
   const raw = f.filepath.replaceAll('{track_id}', v.trackId);
   const named = { ...filename, identifier: v.trackId, track: { trackId: v.trackId } };
-  const at = (ext: string) => path.resolve(p.localOutputDir, expandFilepath(raw, ext, named));
+  const file = (fileType: FileType) => {
+    const rel = expandFilepath(raw, `.${fileType}`, named);
+    const upload = isLocalStorage(storage) ? undefined : { storage, key: rel };
+    return { fileType, destination: path.resolve(p.localOutputDir, rel), ...(upload ? { upload } : {}) };
+  };
   return {
     ...p.base,
     source,
     encoding,
     outputs: {
       file: {
-        fileType: 'ogg',
-        destination: at('.ogg'),
+        ...file('ogg'),
         manifest: !f.disableManifest,
         // A video track goes to MP4, or to WebM (VP8) when the file name asks for it.
-        ifVideo: /\.webm$/i.test(raw)
-          ? { fileType: 'webm', destination: at('.webm') }
-          : { fileType: 'mp4', destination: at('.mp4') },
+        ifVideo: file(/\.webm$/i.test(raw) ? 'webm' : 'mp4'),
       },
     },
   };
