@@ -28,6 +28,7 @@ import { probe } from './fixtures/media.js';
 import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher.js';
 import {
   egressClient,
+  recorderPid,
   type RunningService,
   stackEnv,
   startService,
@@ -397,6 +398,28 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     const p = await probe(end.fileResults[0]!.location);
     assert.deepEqual([p.audio?.codec_name, p.video], ['opus', undefined]);
     near(t, 'ogg', p.durationSec, activeMs);
+  });
+
+  it('a video track egress whose recorder is killed keeps its MP4 and goes on in a second part', async (t) => {
+    const { room, video } = await roomWithPublisher('restarted');
+    const info = await client.startTrackEgress(room, new DirectFileOutput({ filepath: 'killed/{track_type}' }), video);
+    const t0 = await active(info);
+    await delay(3000);
+    // The supervisor finalizes what the dead recorder captured (the track's MP4, not the audio file the plan
+    // starts from) and restarts the recording into a second part.
+    process.kill(await recorderPid(svc, info.egressId), 'SIGKILL');
+    await delay(5000);
+    const { end } = await stopAndWait(info, t0);
+    t.diagnostic(`${end.details}; files ${end.fileResults.map((f) => f.filename).join(', ')}`);
+    assert.deepEqual(
+      end.fileResults.map((f) => path.basename(f.location)),
+      ['video.mp4', 'video-part2.mp4'],
+    );
+    for (const f of end.fileResults) {
+      const p = await probe(f.location);
+      assert.deepEqual([p.video?.codec_name, p.audio], ['h264', undefined], f.location);
+      assert.ok(p.durationSec > 1.5, `${f.location}: ${p.durationSec} s`);
+    }
   });
 
   it('muting gives black video and silence without a stall; unmuting brings both back in sync', async (t) => {

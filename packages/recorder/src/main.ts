@@ -31,8 +31,19 @@ async function run(plan: RecordingPlan): Promise<void> {
   const m = new RecorderMetrics(plan.egressId);
   metrics = m;
   rec.on('stage', (name, ms) => m.stage(name, ms));
+  // A track egress picks its container once it sees the track, before it is active.
+  let fileType = plan.outputs.file?.fileType;
+  rec.on('trackFile', (file) => {
+    fileType = file.fileType;
+    send({
+      type: 'track_file',
+      fileType: file.fileType,
+      destination: file.destination,
+      ...(file.upload ? { key: file.upload.key } : {}),
+    });
+  });
   rec.on('active', (startedAt: number) => {
-    m.active(startedAt, capturePath(plan.tmpDir, plan.outputs.file?.fileType));
+    m.active(startedAt, capturePath(plan.tmpDir, fileType));
     send({ type: 'active', startedAt });
   });
   rec.on('ending', (reason: string) => send({ type: 'ending', reason }));

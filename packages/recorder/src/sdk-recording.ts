@@ -369,6 +369,7 @@ export class SdkRecording extends EventEmitter<WebRecordingEvents> {
       outputs: { ...plan.outputs, ...(file ? { file } : {}) },
     };
     this.note(`track ${trackId} is ${kind}${kind === 'video' && size ? ` (${size.width}x${size.height})` : ''}`);
+    if (file) this.emit('trackFile', file);
     return true;
   }
 

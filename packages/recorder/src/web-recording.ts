@@ -11,6 +11,7 @@ import {
   EgressError,
   errors,
   type EndInfo,
+  type FileOutputPlan,
   type FileResult,
   type ImageEntry,
   type ImagesResult,
@@ -56,6 +57,8 @@ export interface WebRecordingEvents {
   segment: [SegmentEntry];
   /** An image of image output `output` was delivered. */
   image: [output: number, entry: ImageEntry];
+  /** A track egress found its track: the file it writes from now on. */
+  trackFile: [file: FileOutputPlan];
 }
 
 type OutputResults = { streams: StreamResult[]; segments: SegmentsResult[]; images: ImagesResult[] };

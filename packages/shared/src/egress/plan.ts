@@ -101,7 +101,8 @@ export type AudioCodecName = 'aac' | 'opus' | 'mp3';
  * MP4 (H.264/AAC, or either alone), OGG (Opus, audio only), MP3 (audio only), WebM (VP8/Opus; track egress asks
  * for it by its file name, as upstream's passthrough writes VP8 tracks to WebM).
  */
-export type FileType = 'mp4' | 'ogg' | 'mp3' | 'webm';
+export const FILE_TYPE_NAMES = ['mp4', 'ogg', 'mp3', 'webm'] as const;
+export type FileType = (typeof FILE_TYPE_NAMES)[number];
 
 /** Where an output is uploaded instead of being delivered to local disk. */
 export interface UploadPlan {

@@ -3,14 +3,16 @@
  * Every message is validated on receipt with the parsers below: a child is a separate process and may
  * be buggy or half-dead, so nothing it says is trusted by shape alone.
  */
-import type {
-  FileResult,
-  ImageEntry,
-  ImagesResult,
-  RecordingPlan,
-  SegmentEntry,
-  SegmentsResult,
-  StreamResult,
+import {
+  FILE_TYPE_NAMES,
+  type FileResult,
+  type FileType,
+  type ImageEntry,
+  type ImagesResult,
+  type RecordingPlan,
+  type SegmentEntry,
+  type SegmentsResult,
+  type StreamResult,
 } from '../egress/plan.js';
 import { errors, isErrorCode, type ErrorCode } from '../errors.js';
 
@@ -73,6 +75,11 @@ export type ChildEvent =
   | { type: 'segment'; entry: SegmentEntry }
   /** An image of image output `output` was delivered (for the manifest). */
   | { type: 'image'; output: number; entry: ImageEntry }
+  /**
+   * A track egress found its track: the file it writes (container picked by the track's kind, placeholders
+   * filled) and its upload key. The supervisor salvages that file if the recorder dies.
+   */
+  | { type: 'track_file'; fileType: FileType; destination: string; key?: string }
   | {
       type: 'update_stream_result';
       requestId: string;
@@ -188,6 +195,25 @@ export function parseChildEvent(v: unknown): ChildEvent {
           size: e.size,
           ...(e.discontinuity === true ? { discontinuity: true } : {}),
         },
+      };
+    }
+    case 'track_file': {
+      if (!str(v.fileType) || !(FILE_TYPE_NAMES as readonly string[]).includes(v.fileType)) {
+        throw errors.malformedRequest(
+          `track_file.fileType: ${JSON.stringify(v.fileType)} is not one of ${FILE_TYPE_NAMES.join(', ')}`,
+        );
+      }
+      if (!str(v.destination) || !v.destination.startsWith('/')) {
+        throw errors.malformedRequest(
+          `track_file.destination: ${JSON.stringify(v.destination)} is not an absolute path`,
+        );
+      }
+      if (v.key !== undefined && !str(v.key)) throw errors.malformedRequest('track_file.key: not a string');
+      return {
+        type: 'track_file',
+        fileType: v.fileType as FileType,
+        destination: v.destination,
+        ...(v.key !== undefined ? { key: v.key } : {}),
       };
     }
     case 'image': {

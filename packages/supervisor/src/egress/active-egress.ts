@@ -34,7 +34,7 @@ import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
 import { applyResults, endedInfo, msToNs, STATUS_OF } from './egress-info.js';
 import { writeManifest } from './manifest.js';
-import { partDestination } from './parts.js';
+import { partFile } from './parts.js';
 
 export interface ActiveEgressDeps {
   io: IoReporter;
@@ -297,6 +297,9 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       case 'image':
         this.imageEntries.push(ev.entry);
         break;
+      case 'track_file':
+        this.chooseTrackFile(ev);
+        break;
       case 'update_stream_result':
         this.pendingUpdates.get(ev.requestId)?.(ev);
         break;
@@ -367,7 +370,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       ...this.plan,
       outputs: {
         ...this.plan.outputs,
-        ...(file ? { file: { ...file, destination: partDestination(file.destination, n + 1) } } : {}),
+        ...(file ? { file: partFile(file, n + 1) } : {}),
         // Streams resume to the URLs that were live; failed and removed ones stay ended.
         ...(stream ? { stream: { ...stream, urls: this.liveStreamUrls() } } : {}),
       },
@@ -438,7 +441,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     if (this.keepTmpDir) {
       const aside = `${this.plan.tmpDir}.part${n}`;
       await rename(this.plan.tmpDir, aside).catch(() => undefined);
-      const kept = capturePath(aside, this.plan.outputs.file?.fileType);
+      const kept = capturePath(aside, this.attemptPlan.outputs.file?.fileType);
       this.restartNotes[this.restartNotes.length - 1] += `; partial capture kept at ${kept}`;
       this.info.details = this.restartNotes.join('; ');
       this.keepTmpDir = false;
@@ -470,6 +473,22 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     });
   }
 
+  /**
+   * A track egress's recorder picked its file (by the track's kind) and named it: a salvage finalizes that one,
+   * uploaded with the storage planned for its container.
+   */
+  private chooseTrackFile(ev: Extract<ChildEvent, { type: 'track_file' }>): void {
+    const planned = this.attemptPlan.outputs.file;
+    if (!planned) return;
+    const variant = ev.fileType === planned.fileType ? planned : planned.ifVideo;
+    const upload = variant?.upload && ev.key !== undefined ? { ...variant.upload, key: ev.key } : undefined;
+    const file = { fileType: ev.fileType, destination: ev.destination, manifest: planned.manifest };
+    this.attemptPlan = {
+      ...this.attemptPlan,
+      outputs: { ...this.attemptPlan.outputs, file: { ...file, ...(upload ? { upload } : {}) } },
+    };
+  }
+
   /** Nothing is lost: what a dead recorder captured is finalized and delivered by the supervisor. */
   private async salvage(): Promise<{ files: FileResult[]; kept?: string }> {
     await this.closeSegments();
@@ -497,7 +516,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       // The raw capture stays on disk (the reaper never deletes media), and the report says where.
       this.keepTmpDir = true;
       this.deps.log.error('could not salvage the partial recording', { error: errors.from(err).message });
-      return { files: [], kept: capturePath(this.plan.tmpDir, this.plan.outputs.file?.fileType) };
+      return { files: [], kept: capturePath(this.plan.tmpDir, this.attemptPlan.outputs.file?.fileType) };
     }
   }
 

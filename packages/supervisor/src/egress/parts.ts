@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { FileOutputPlan, UploadPlan } from '@egress/shared';
 
 /**
  * Where part `n` of a restarted recording is delivered: part 1 keeps the requested name, so a recording
@@ -9,4 +10,26 @@ export function partDestination(destination: string, n: number): string {
   if (n === 1) return destination;
   const ext = path.extname(destination);
   return `${destination.slice(0, destination.length - ext.length)}-part${n}${ext}`;
+}
+
+/**
+ * Part `n` of a file output: its path and its object key both numbered (an upload under the first part's key would
+ * replace it), and so are a track egress's video variant's.
+ */
+export function partFile(file: FileOutputPlan, n: number): FileOutputPlan {
+  const key = (u: UploadPlan | undefined) => (u ? { upload: { ...u, key: partDestination(u.key, n) } } : {});
+  return {
+    ...file,
+    destination: partDestination(file.destination, n),
+    ...key(file.upload),
+    ...(file.ifVideo
+      ? {
+          ifVideo: {
+            ...file.ifVideo,
+            destination: partDestination(file.ifVideo.destination, n),
+            ...key(file.ifVideo.upload),
+          },
+        }
+      : {}),
+  };
 }
