@@ -422,6 +422,35 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     }
   });
 
+  it('a participant egress goes on in black when the camera is unpublished, the sound in sync', async (t) => {
+    const { room, publisher } = await roomWithPublisher('unpublisher');
+    const info = await client.startParticipantEgress(room, 'unpublisher', {
+      file: new EncodedFileOutput({ filepath: 'unpublish/{room_name}.mp4' }),
+    });
+    const t0 = await active(info);
+    await delay(4000);
+    const goneMs = Date.now() - t0;
+    await publisher.unpublishVideo();
+    await delay(4000);
+    const { end, activeMs } = await stopAndWait(info, t0);
+    const file = end.fileResults[0]!.location;
+    const p = await probe(file);
+    assert.deepEqual([p.video?.codec_name, p.audio?.codec_name], ['h264', 'aac']);
+    near(t, 'unpublish.mp4', p.durationSec, activeMs);
+    const [sync, luma] = await Promise.all([measureAvSync(file), lumaSeries(file)]);
+    t.diagnostic(`${pacing(end.egressId)}; camera unpublished after ${goneMs} ms`);
+    // A second after the unpublish (the server's round trip), every frame is black, and the beeps go on.
+    const after = luma.values.filter((_, i) => luma.times[i]! * 1000 > goneMs + 1000);
+    assert.ok(after.length >= 60, `${after.length} frames after the unpublish: the video did not stall`);
+    assert.ok(Math.max(...after) < 20, `black after the unpublish (mean luma up to ${Math.max(...after).toFixed(1)})`);
+    const laterBeeps = sync.beeps.filter((b) => b * 1000 > goneMs + 1000);
+    assert.ok(laterBeeps.length >= 2, `${laterBeeps.length} beeps after the unpublish`);
+    const before = sync.flashes.filter((f) => f * 1000 < goneMs);
+    assert.ok(before.length >= 2, `${before.length} flashes before the unpublish`);
+    assert.deepEqual(unpaired(sync, p.durationSec, end.egressId), [], 'every flash has its beep');
+    for (const o of sync.offsetsMs) assert.ok(Math.abs(o) <= MAX_AV_OFFSET_MS, `A/V offset ${o.toFixed(1)} ms`);
+  });
+
   it('muting gives black video and silence without a stall; unmuting brings both back in sync', async (t) => {
     const { room, audio, video } = await roomWithPublisher('muter');
     const info = await client.startParticipantEgress(room, 'muter', {
