@@ -25,7 +25,7 @@ import { WebSocketServer } from 'ws';
 import { lumaSeries, measureAvSync, type AvSyncResult } from './fixtures/av-sync.js';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher.js';
+import { disposeRtc, startPublisher, type Publisher, type PublisherOptions } from './fixtures/publisher.js';
 import {
   egressClient,
   recorderPid,
@@ -71,10 +71,10 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
   });
 
   /** A fresh room with a publisher in it; resolves with the publisher's track ids. */
-  async function roomWithPublisher(identity = 'flasher') {
+  async function roomWithPublisher(identity = 'flasher', more: Partial<PublisherOptions> = {}) {
     const room = `sdk-${randomBytes(4).toString('hex')}`;
     roomNames.push(room);
-    const publisher = await startPublisher({ ...env, room, identity, maxDurationMs: 200_000 });
+    const publisher = await startPublisher({ ...env, room, identity, maxDurationMs: 200_000, ...more });
     publishers.push(publisher);
     // The server lists the tracks once it has them: bounded wait.
     for (let i = 0; i < 100; i++) {
@@ -449,6 +449,30 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     assert.ok(before.length >= 2, `${before.length} flashes before the unpublish`);
     assert.deepEqual(unpaired(sync, p.durationSec, end.egressId), [], 'every flash has its beep');
     for (const o of sync.offsetsMs) assert.ok(Math.abs(o) <= MAX_AV_OFFSET_MS, `A/V offset ${o.toFixed(1)} ms`);
+  });
+
+  it('a participant egress with screen_share records the screen share, without it the camera', async (t) => {
+    // The camera is dark grey (luma ~43) with white flashes, the screen share plain red (luma ~81).
+    const { room } = await roomWithPublisher('presenter', { screenShareColor: [255, 0, 0] });
+    const medians: number[] = [];
+    for (const screenShare of [true, false]) {
+      const info = await client.startParticipantEgress(
+        room,
+        'presenter',
+        { file: new EncodedFileOutput({ filepath: `screen/${screenShare}.mp4` }) },
+        { screenShare },
+      );
+      const t0 = await active(info);
+      await delay(4000);
+      const { end } = await stopAndWait(info, t0);
+      // Past the black before the first frame arrives.
+      const luma = (await lumaSeries(end.fileResults[0]!.location)).values.filter((v) => v > 20).sort((a, b) => a - b);
+      assert.ok(luma.length >= 60, `${luma.length} frames with a picture`);
+      medians.push(luma[Math.floor(luma.length / 2)]!);
+    }
+    t.diagnostic(`median luma: screen_share ${medians[0]!.toFixed(1)}, camera ${medians[1]!.toFixed(1)}`);
+    assert.ok(Math.abs(medians[0]! - 81) < 10, `the red screen share is recorded (median luma ${medians[0]})`);
+    assert.ok(Math.abs(medians[1]! - 43) < 10, `the camera is recorded (median luma ${medians[1]})`);
   });
 
   it('muting gives black video and silence without a stall; unmuting brings both back in sync', async (t) => {
