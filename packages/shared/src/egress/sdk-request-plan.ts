@@ -18,7 +18,7 @@ import {
   type TrackCompositeEgressRequest,
   type TrackEgressRequest,
 } from '@livekit/protocol';
-import { EgressError, errors } from '../errors.js';
+import { errors } from '../errors.js';
 import { audioChannelName, participantKindName } from './audio-routes.js';
 import { encodingFromRequest } from './encoding.js';
 import { expandFilepath, type FilenameContext } from './filename.js';
