@@ -61,10 +61,6 @@ export interface RecordingResults {
 
 /** Where the kinds of recording differ within the shared lifecycle. */
 export interface RecordingTraits {
-  /** file_output_max_size is enforced by watching the capture file's size. */
-  watchFileSize: boolean;
-  /** A recording lost to one of its processes leaves its playlists open for the recorder that continues it. */
-  keepPlaylistsWhenLost: boolean;
   /** Appended to the error when gst-launch had to be killed for want of EOS. */
   eosKilledNote: string;
 }
@@ -315,7 +311,7 @@ export abstract class RecordingLifecycle extends EventEmitter<WebRecordingEvents
     // As upstream, the first limit to run out ends every output.
     const [name, ms] = durations.filter((d): d is [string, number] => !!d[1]).sort((a, b) => a[1] - b[1])[0] ?? ['', 0];
     if (ms) this.limitTimers.push(setTimeout(() => hit(`${name} ${ms} ms`), ms));
-    if (fileMaxBytes && file && this.traits.watchFileSize) {
+    if (fileMaxBytes && file) {
       // Checked each second: the file may pass the limit by up to a second of media, as upstream's may.
       const timer = setInterval(() => {
         void stat(this.capturePath).then(
@@ -403,7 +399,7 @@ export abstract class RecordingLifecycle extends EventEmitter<WebRecordingEvents
     try {
       if (this.startedAt === undefined || this.hardAbort !== undefined) return undefined;
       // A recording lost to one of its processes may be continued by a fresh recorder: its playlists stay open.
-      const { error, ...results } = await outputs.finish(!(this.lostProcess && this.traits.keepPlaylistsWhenLost));
+      const { error, ...results } = await outputs.finish(!this.lostProcess);
       if (error) this.fail(error);
       return results;
     } catch (err) {

@@ -46,7 +46,7 @@ export class SdkRecording extends RecordingLifecycle {
 
   /** `plan` is completed by what joining teaches (a track egress's kind, file and size). */
   constructor(plan: RecordingPlan, options: SdkRecordingOptions = {}) {
-    super(plan, options, { watchFileSize: false, keepPlaylistsWhenLost: false, eosKilledNote: '' });
+    super(plan, options, { eosKilledNote: '' });
     this.trackWaitMs = options.trackWaitMs ?? 30_000;
   }
 

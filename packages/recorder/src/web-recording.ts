@@ -39,11 +39,7 @@ export class WebRecording extends RecordingLifecycle {
   private chromium: Chromium | undefined;
 
   constructor(plan: RecordingPlan, options: WebRecordingOptions = {}) {
-    super(plan, options, {
-      watchFileSize: true,
-      keepPlaylistsWhenLost: true,
-      eosKilledNote: '; file finalized from disk',
-    });
+    super(plan, options, { eosKilledNote: '; file finalized from disk' });
     this.pageLoadTimeoutMs = options.pageLoadTimeoutMs ?? 30_000;
   }
 
