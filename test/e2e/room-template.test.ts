@@ -125,6 +125,7 @@ describe('room composite template', { timeout: 180_000 }, () => {
   it('records the grid layout with the publisher in sync', async (t) => {
     const s = await session('grid');
     t.diagnostic(`START_RECORDING ${await started(s)} ms after start`);
+    for (const line of s.log.filter((l) => l.includes('playout delay'))) t.diagnostic(line);
     const activeAt = Date.now();
     await delay(RECORD_MS);
     const stopAt = Date.now();

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
@@ -404,13 +404,19 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     const { room, video } = await roomWithPublisher('restarted');
     const info = await client.startTrackEgress(room, new DirectFileOutput({ filepath: 'killed/{track_type}' }), video);
     const t0 = await active(info);
-    await delay(3000);
+    // An SDK recording is active before gst-launch reaches PLAYING: killed once its MP4 holds media (bounded).
+    const capture = path.join(svc.tmpDir, info.egressId, 'capture.mp4');
+    const held = async () => (await stat(capture).catch(() => undefined))?.size ?? 0;
+    for (let i = 0; i < 100 && (await held()) < 100_000; i++) await delay(100);
+    assert.ok((await held()) >= 100_000, `the capture is an MP4 with media (${await held()} bytes)`);
+    await delay(1000);
     // The supervisor finalizes what the dead recorder captured (the track's MP4, not the audio file the plan
     // starts from) and restarts the recording into a second part.
     process.kill(await recorderPid(svc, info.egressId), 'SIGKILL');
     await delay(5000);
     const { end } = await stopAndWait(info, t0);
     t.diagnostic(`${end.details}; files ${end.fileResults.map((f) => f.filename).join(', ')}`);
+    for (const l of svc.logs.filter((x) => x.includes(info.egressId) && /salvag/.test(x))) t.diagnostic(l);
     assert.deepEqual(
       end.fileResults.map((f) => path.basename(f.location)),
       ['video.mp4', 'video-part2.mp4'],

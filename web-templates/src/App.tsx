@@ -6,6 +6,9 @@ import { RoomView } from './RoomView';
 import { useLayoutName } from './use-layout';
 import { useStartSignal } from './use-start-signal';
 
+/** Playout delay of every subscribed track (ms). */
+const PLAYOUT_DELAY_MS = 250;
+
 /** A failure the recorder reports as the egress error (upstream's `div.error` contract). */
 export function ErrorPage({ message }: { message: string }) {
   return <div className="error">{message}</div>;
@@ -22,6 +25,19 @@ export function App({ params }: { params: TemplateParams }) {
     // The recorder receives only: no simulcast layer switching by element size, no publishing.
     const r = new Room({ adaptiveStream: false, dynacast: false });
     r.on(RoomEvent.Disconnected, () => endRecording());
+    // The browser lip-syncs only tracks of one stream (a room with sync_streams); otherwise each jitter buffer
+    // settles on its own delay and audio trailed video by 45-150 ms. One playout delay for every track,
+    // above what either buffer needs on its own, keeps them together.
+    r.on(RoomEvent.TrackSubscribed, (track) => {
+      const receiver = track.receiver;
+      const standard = !!receiver && 'jitterBufferTarget' in receiver;
+      if (standard) receiver.jitterBufferTarget = PLAYOUT_DELAY_MS;
+      else track.setPlayoutDelay(PLAYOUT_DELAY_MS / 1000);
+      // The recorder logs the page's console: this line shows the delay took.
+      console.log(
+        `playout delay ${PLAYOUT_DELAY_MS} ms for ${track.kind} (${standard ? 'jitterBufferTarget' : 'hint'})`,
+      );
+    });
     let cancelled = false;
     r.connect(params.url, params.token, { autoSubscribe: true }).then(
       () => {
