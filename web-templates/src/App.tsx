@@ -7,7 +7,7 @@ import { useLayoutName } from './use-layout';
 import { useStartSignal } from './use-start-signal';
 
 /** Playout delay of every subscribed track (ms). */
-const PLAYOUT_DELAY_MS = 250;
+const PLAYOUT_DELAY_MS = 150;
 
 /** A failure the recorder reports as the egress error (upstream's `div.error` contract). */
 export function ErrorPage({ message }: { message: string }) {
@@ -26,8 +26,8 @@ export function App({ params }: { params: TemplateParams }) {
     const r = new Room({ adaptiveStream: false, dynacast: false });
     r.on(RoomEvent.Disconnected, () => endRecording());
     // The browser lip-syncs only tracks of one stream (a room with sync_streams); otherwise each jitter buffer
-    // settles on its own delay and audio trailed video by 45-150 ms. One playout delay for every track,
-    // above what either buffer needs on its own, keeps them together.
+    // settles on its own delay and audio trailed video by 45-150 ms. One playout delay for every track, above
+    // what either buffer usually needs on loopback, keeps them together (250 ms took longer to settle).
     r.on(RoomEvent.TrackSubscribed, (track) => {
       const receiver = track.receiver;
       const standard = !!receiver && 'jitterBufferTarget' in receiver;
