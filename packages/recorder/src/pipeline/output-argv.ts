@@ -78,8 +78,10 @@ function encodedAudio(codec: AudioCodecName, e: EncodingPlan): string[] {
 /** The muxer and file sink for each container. */
 function fileMuxer(fileType: FileType, path: string): string[] {
   // Without preroll the pipeline reports PLAYING when its clock starts (the media's time 0), not when
-  // the muxer first writes, which waits up to 2 s for an idle pulse sink's first samples.
-  const sink = ['!', 'filesink', `location=${path}`, 'async=false'];
+  // the muxer first writes, which waits up to 2 s for an idle pulse sink's first samples. Unbuffered: each
+  // fragment reaches the disk as it is muxed, not once 64 kB have gathered (over 10 s of a still picture),
+  // so a crash loses at most the fragment being written.
+  const sink = ['!', 'filesink', `location=${path}`, 'async=false', 'buffer-mode=unbuffered'];
   switch (fileType) {
     case 'mp4':
       return ['mp4mux', `name=${ELEMENT.fileMux}`, 'fragment-duration=500', ...sink];

@@ -20,7 +20,7 @@ describe('buildWebPipeline', () => {
     const t = text(buildWebPipeline(input()));
     assert.match(
       t,
-      /tee name=a_aac mp4mux name=mux fragment-duration=500 ! filesink location=\/tmp\/x\/capture\.mp4 async=false venc\. ! queue ! h264parse ! mux\. a_aac\. ! queue ! mux\.$/,
+      /tee name=a_aac mp4mux name=mux fragment-duration=500 ! filesink location=\/tmp\/x\/capture\.mp4 async=false buffer-mode=unbuffered venc\. ! queue ! h264parse ! mux\. a_aac\. ! queue ! mux\.$/,
     );
     assert.match(
       t,
@@ -89,7 +89,10 @@ describe('buildWebPipeline', () => {
     const ogg = text(
       buildWebPipeline(input({ source: audioOnly, outputs: { file: { fileType: 'ogg', path: '/t/c.ogg' } } })),
     );
-    assert.match(ogg, / oggmux name=mux ! filesink location=\/t\/c\.ogg async=false a_opus\. ! queue ! mux\.audio_%u$/);
+    assert.match(
+      ogg,
+      / oggmux name=mux ! filesink location=\/t\/c\.ogg async=false buffer-mode=unbuffered a_opus\. ! queue ! mux\.audio_%u$/,
+    );
     assert.match(
       ogg,
       /audio\/x-raw,rate=48000,channels=2 ! opusenc bitrate=128000 ! opusparse ! tee name=a_opus oggmux/,
@@ -97,7 +100,10 @@ describe('buildWebPipeline', () => {
     const mp3 = text(
       buildWebPipeline(input({ source: audioOnly, outputs: { file: { fileType: 'mp3', path: '/t/c.mp3' } } })),
     );
-    assert.match(mp3, / xingmux name=mux ! filesink location=\/t\/c\.mp3 async=false a_mp3\. ! queue ! mux\.$/);
+    assert.match(
+      mp3,
+      / xingmux name=mux ! filesink location=\/t\/c\.mp3 async=false buffer-mode=unbuffered a_mp3\. ! queue ! mux\.$/,
+    );
     assert.match(mp3, / ! lamemp3enc target=bitrate cbr=true bitrate=128 ! mpegaudioparse ! tee name=a_mp3 xingmux/);
     assert.throws(
       () => buildWebPipeline(input({ outputs: { file: { fileType: 'ogg', path: '/t/c.ogg' } } })),

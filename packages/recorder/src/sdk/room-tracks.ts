@@ -69,6 +69,8 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   private selection: Selection = { audio: [] };
   private readonly readers = new Map<string, Reader>();
   private videoSid: string | undefined;
+  /** Tracks muted now: a muted video is black even if frames still trickle in before the publisher stops. */
+  private readonly muted = new Set<string>();
   private closed = false;
   /** Handling delay of the first frames against their render time (ms), for the log. */
   private readonly frameAges: number[] = [];
@@ -92,10 +94,12 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
     room.on(RoomEvent.TrackSubscribed, (track, pub, p) => this.onSubscribed(track, pub, p));
     room.on(RoomEvent.TrackUnsubscribed, (_track, pub) => this.stopReading(pub.sid ?? ''));
     room.on(RoomEvent.TrackMuted, (pub) => {
+      if (pub.sid !== undefined) this.muted.add(pub.sid);
       if (pub.sid !== undefined && pub.sid === this.videoSid) this.emit('videoGone');
       if (this.selection.audio.some((a) => a.sid === pub.sid)) this.emit('audioMuted', pub.sid ?? '', true);
     });
     room.on(RoomEvent.TrackUnmuted, (pub) => {
+      if (pub.sid !== undefined) this.muted.delete(pub.sid);
       if (this.selection.audio.some((a) => a.sid === pub.sid)) this.emit('audioMuted', pub.sid ?? '', false);
     });
     room.on(RoomEvent.ParticipantConnected, () => this.refresh());
@@ -193,6 +197,7 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
   private onSubscribed(track: RemoteTrack, pub: RemoteTrackPublication, p: RemoteParticipant): void {
     const sid = pub.sid ?? '';
     if (this.closed || this.readers.has(sid)) return;
+    if (pub.muted) this.muted.add(sid);
     if (sid === this.videoSid && track.kind === TrackKind.KIND_VIDEO) {
       this.log(`recording video ${sid} of ${p.identity}`);
       void this.readVideo(sid, new VideoStream(track));
@@ -213,7 +218,7 @@ export class RoomTracks extends EventEmitter<RoomTracksEvents> {
       for (;;) {
         const { done, value } = await reader.read();
         if (done || this.closed) break;
-        if (sid !== this.videoSid) continue;
+        if (sid !== this.videoSid || this.muted.has(sid)) continue;
         const frame =
           value.frame.type === VideoBufferType.I420 ? value.frame : value.frame.convert(VideoBufferType.I420);
         this.emit('video', frame.data, frame.width, frame.height, this.renderTime(value.timestampUs));
