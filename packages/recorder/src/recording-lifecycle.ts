@@ -35,7 +35,7 @@ export interface RecordingLifecycleOptions {
 }
 
 /** Events of a recording (a WebRecording or an SdkRecording). */
-export interface WebRecordingEvents {
+export interface RecordingEvents {
   /** The recording is live. Unix ms. */
   active: [startedAt: number];
   /** A stop was accepted while active; EOS is on its way. */
@@ -66,20 +66,20 @@ export interface RecordingTraits {
 }
 
 /** Upstream's words for an end caused by a session limit (and its error text). */
-export const SESSION_LIMIT_REACHED = 'Session limit reached';
+const SESSION_LIMIT_REACHED = 'Session limit reached';
 
 /** Upstream's words for an end caused by the page printing END_RECORDING. */
 export const SOURCE_CLOSED = 'Source closed';
 
 /** Upstream's words for an end caused by UpdateStream removing the last stream. */
-export const ALL_STREAMS_STOPPED = 'All streams stopped';
+const ALL_STREAMS_STOPPED = 'All streams stopped';
 
 /**
  * One recording from plan to delivered outputs. `ended` resolves (never rejects) once the recording is over
  * and every process it started is gone, its sources are released and its scratch directory removed (or kept
  * when it holds undelivered media).
  */
-export abstract class RecordingLifecycle extends EventEmitter<WebRecordingEvents> {
+export abstract class RecordingLifecycle extends EventEmitter<RecordingEvents> {
   /** Resolves (never rejects) once the recording is over and everything is cleaned up; needs start(). */
   readonly ended: Promise<EndInfo>;
   private resolveEnded!: (info: EndInfo) => void;

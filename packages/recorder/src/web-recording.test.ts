@@ -9,7 +9,8 @@ import { probeMedia, type MediaProbe } from './media/probe.js';
 import { delay } from './media/process.js';
 import { leftovers, listProcesses, webPlan, type WebPlanOverrides } from './testing/fixtures.js';
 import { startTestPage, type TestPageOptions, type TestPageServer } from './testing/test-page.js';
-import { SOURCE_CLOSED, WebRecording } from './web-recording.js';
+import { SOURCE_CLOSED } from './recording-lifecycle.js';
+import { WebRecording } from './web-recording.js';
 
 const run = promisify(execFile);
 const exists = (path: string): Promise<boolean> =>

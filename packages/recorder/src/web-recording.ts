@@ -15,13 +15,6 @@ import { delay, describeExit } from './media/process.js';
 import { buildWebPipeline } from './pipeline/web-argv.js';
 import { RecordingLifecycle, SOURCE_CLOSED, type RecordingLifecycleOptions } from './recording-lifecycle.js';
 
-export {
-  ALL_STREAMS_STOPPED,
-  SESSION_LIMIT_REACHED,
-  SOURCE_CLOSED,
-  type WebRecordingEvents,
-} from './recording-lifecycle.js';
-
 /** Options for {@link WebRecording}. */
 export interface WebRecordingOptions extends RecordingLifecycleOptions {
   /** Bound on the page navigation (default 30000 ms). */
