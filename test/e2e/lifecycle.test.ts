@@ -78,6 +78,22 @@ describe('how a web egress ends', () => {
     });
   });
 
+  // Kubernetes may delete a pod while it starts: the default handler would end it without a clean-up.
+  for (const [moment, readyLog] of [
+    ['before the supervisor starts', /effective config/],
+    ['the moment it is ready', /egress service ready/],
+  ] as const) {
+    test(`SIGTERM ${moment} exits 0 after a clean shut-down`, async () => {
+      const svc = await startService('', { readyLog });
+      assert.equal(await svc.stop('SIGTERM'), 0);
+      assert.ok(
+        svc.logs.some((l) => l.includes('shut down cleanly')),
+        svc.logs.slice(-5).join('\n'),
+      );
+      assert.deepEqual(await leftoversAfter(3000), []);
+    });
+  }
+
   test('SIGINT to the service finalizes every recording, reports it, and exits 0', async () => {
     const svc = await startService();
     const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'sigint.mp4' }));

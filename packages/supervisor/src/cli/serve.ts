@@ -22,6 +22,15 @@ export async function serve(argv: string[]): Promise<number> {
   for (const w of warnings) log.warn(w);
   log.debug('effective config', { config: redactConfig(config) });
 
+  // Taken from the first moment: a pod deleted while it starts must not die by the default handler and leave a
+  // spare recorder behind. Until the service runs, a signal is only remembered.
+  let early: NodeJS.Signals | undefined;
+  let onSignal = (signal: NodeJS.Signals) => {
+    early ??= signal;
+    log.info('signal during start-up: exiting once started', { signal });
+  };
+  for (const s of ['SIGTERM', 'SIGQUIT', 'SIGINT'] as const) process.on(s, (signal) => onSignal(signal));
+
   // A missing bucket or a wrong key is an operator's mistake to see at start-up, not after the first recording.
   if (config.storage && !isLocalStorage(config.storage)) {
     try {
@@ -56,6 +65,11 @@ export async function serve(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  if (early) {
+    templates?.close();
+    log.info('shut down cleanly');
+    return 0;
+  }
   const supervisor = new Supervisor({ config, log });
   try {
     await supervisor.start();
@@ -77,7 +91,7 @@ export async function serve(argv: string[]): Promise<number> {
 
   return await new Promise<number>((resolve) => {
     let shutting: Promise<void> | undefined;
-    const onSignal = (signal: NodeJS.Signals) => {
+    onSignal = (signal: NodeJS.Signals) => {
       const mode: ShutdownMode = signal === 'SIGINT' ? 'finalize' : 'drain';
       if (shutting) {
         // A second signal turns a drain into a finalize: still EOS, never a truncated file.
@@ -105,6 +119,6 @@ export async function serve(argv: string[]): Promise<number> {
         },
       );
     };
-    for (const s of ['SIGTERM', 'SIGQUIT', 'SIGINT'] as const) process.on(s, onSignal);
+    if (early) onSignal(early);
   });
 }
