@@ -163,7 +163,7 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
     const manifest = JSON.parse(await readFile(done.manifestLocation, 'utf8')) as {
       files: { location: string }[];
       playlists: { location: string; segments: { location: string }[] }[];
-      images: { location: string }[];
+      images: { location: string; timestamp: string }[];
     };
     assert.deepEqual(
       manifest.files.map((f) => f.location),
@@ -175,6 +175,8 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
       event.segments.map((x) => x.file),
     );
     assert.equal(manifest.images.length, jpegs.length);
+    // Upstream's image times are a Go time.Time: RFC 3339 text.
+    for (const i of manifest.images) assert.match(i.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
 
     // Streams: what nginx recorded is H.264 + AAC, for both good keys.
     const final = (k: string) => done.streamResults.find((s) => s.url.includes(`{${k.slice(0, 2)}...${k.slice(-2)}}`));

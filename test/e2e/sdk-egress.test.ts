@@ -255,7 +255,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     const { room, video } = await roomWithPublisher();
     const v = await client.startTrackEgress(
       room,
-      new DirectFileOutput({ filepath: 'track/{publisher_identity}-{track_type}-{track_source}-{track_id}.webm' }),
+      new DirectFileOutput({ filepath: 'track/{publisher_identity}/{track_type}-{track_source}-{track_id}.webm' }),
       video,
     );
     const tv = await active(v);
@@ -263,7 +263,21 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     const { end, activeMs } = await stopAndWait(v, tv);
     assert.equal(end.status, EgressStatus.EGRESS_COMPLETE, end.error);
     const webm = end.fileResults[0]!;
-    assert.equal(path.basename(webm.location), `flasher-video-CAMERA-${video}.webm`);
+    assert.equal(path.basename(webm.location), `video-camera-${video}.webm`);
+    assert.equal(path.basename(path.dirname(webm.location)), 'flasher');
+    // The manifest goes next to the file, in the directory its placeholders named.
+    assert.equal(end.manifestLocation, path.join(path.dirname(webm.location), `${v.egressId}.json`));
+    const manifest = JSON.parse(await readFile(end.manifestLocation, 'utf8')) as Record<string, unknown> & {
+      files: { location: string }[];
+    };
+    assert.deepEqual(
+      [manifest.track_id, manifest.track_kind, manifest.track_source, manifest.publisher_identity],
+      [video, 'video', 'camera', 'flasher'],
+    );
+    assert.deepEqual(
+      manifest.files.map((f) => f.location),
+      [webm.location],
+    );
     const p = await probe(webm.location);
     assert.deepEqual([p.video?.codec_name, p.video?.width, p.video?.height], ['vp8', 640, 360]);
     assert.equal(p.audio, undefined);

@@ -33,13 +33,14 @@ async function run(plan: RecordingPlan): Promise<void> {
   rec.on('stage', (name, ms) => m.stage(name, ms));
   // A track egress picks its container once it sees the track, before it is active.
   let fileType = plan.outputs.file?.fileType;
-  rec.on('trackFile', (file) => {
+  rec.on('trackFile', (file, track) => {
     fileType = file.fileType;
     send({
       type: 'track_file',
       fileType: file.fileType,
       destination: file.destination,
       ...(file.upload ? { key: file.upload.key } : {}),
+      track,
     });
   });
   rec.on('active', (startedAt: number) => {

@@ -13,6 +13,7 @@ import {
   type FileResult,
   type ImageEntry,
   type ImagesResult,
+  type RecordedTrack,
   type RecordingPlan,
   type SegmentEntry,
   type SegmentsResult,
@@ -48,8 +49,8 @@ export interface RecordingEvents {
   segment: [SegmentEntry];
   /** An image of image output `output` was delivered. */
   image: [output: number, entry: ImageEntry];
-  /** A track egress found its track: the file it writes from now on. */
-  trackFile: [file: FileOutputPlan];
+  /** A track egress found its track: the file it writes from now on, and the track as the room lists it. */
+  trackFile: [file: FileOutputPlan, track: RecordedTrack];
 }
 
 /** Stream, segment and image results of a recording. */

@@ -172,9 +172,11 @@ export class SdkRecording extends RecordingLifecycle {
     }
     // Upstream's {publisher_identity}, {track_type} and {track_source} name the file once the track is known.
     const info = room.trackInfo(trackId);
+    // Upstream fills {track_source} with the source's name in lower case (camera, screen_share).
+    const track = { kind, ...(info ? { identity: info.identity, source: info.source } : {}) };
     const names = {
       trackType: kind,
-      ...(info ? { publisherIdentity: info.identity, trackSource: info.source.toUpperCase() } : {}),
+      ...(info ? { publisherIdentity: info.identity, trackSource: info.source } : {}),
     };
     const name = <T extends { destination: string; upload?: UploadPlan }>(o: T): T => ({
       ...o,
@@ -201,7 +203,7 @@ export class SdkRecording extends RecordingLifecycle {
       outputs: { ...plan.outputs, ...(file ? { file } : {}) },
     };
     this.note(`track ${trackId} is ${kind}${kind === 'video' && size ? ` (${size.width}x${size.height})` : ''}`);
-    if (file) this.emit('trackFile', file);
+    if (file) this.emit('trackFile', file, track);
     return true;
   }
 

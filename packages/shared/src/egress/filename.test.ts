@@ -31,7 +31,7 @@ test('SDK placeholders are filled as they become known; the rest stay for later'
   );
   assert.equal(planned, 'r/{publisher_identity}-TR_v-{track_type}-{track_source}.mp4');
   assert.equal(
-    expandTrackPlaceholders(planned, { publisherIdentity: 'alice', trackType: 'video', trackSource: 'CAMERA' }),
-    'r/alice-TR_v-video-CAMERA.mp4',
+    expandTrackPlaceholders(planned, { publisherIdentity: 'alice', trackType: 'video', trackSource: 'camera' }),
+    'r/alice-TR_v-video-camera.mp4',
   );
 });

@@ -16,7 +16,7 @@ export interface TrackNames {
   publisherIdentity?: string;
   trackId?: string;
   trackType?: 'audio' | 'video';
-  /** As the protocol names it: CAMERA, MICROPHONE, SCREEN_SHARE, SCREEN_SHARE_AUDIO, UNKNOWN. */
+  /** Upstream's words, the protocol's names in lower case: camera, microphone, screen_share, screen_share_audio, unknown. */
   trackSource?: string;
 }
 

@@ -12,30 +12,23 @@ function refuses(fn: () => unknown, text: string): void {
   });
 }
 
-test('a track_file event carries a known container, an absolute path and an optional key', () => {
+test('a track_file event carries a known container, an absolute path, an optional key and the track', () => {
+  const video = { kind: 'video', identity: 'alice', source: 'camera' };
   assert.deepEqual(
-    parseChildEvent({ type: 'track_file', fileType: 'webm', destination: '/out/a.webm', key: 'a.webm' }),
-    {
-      type: 'track_file',
-      fileType: 'webm',
-      destination: '/out/a.webm',
-      key: 'a.webm',
-    },
+    parseChildEvent({ type: 'track_file', fileType: 'webm', destination: '/out/a.webm', key: 'a.webm', track: video }),
+    { type: 'track_file', fileType: 'webm', destination: '/out/a.webm', key: 'a.webm', track: video },
   );
-  assert.deepEqual(parseChildEvent({ type: 'track_file', fileType: 'ogg', destination: '/out/a.ogg' }), {
-    type: 'track_file',
-    fileType: 'ogg',
-    destination: '/out/a.ogg',
-  });
-  refuses(
-    () => parseChildEvent({ type: 'track_file', fileType: 'avi', destination: '/a' }),
-    'track_file.fileType: "avi"',
+  assert.deepEqual(
+    parseChildEvent({ type: 'track_file', fileType: 'ogg', destination: '/out/a.ogg', track: { kind: 'audio' } }),
+    { type: 'track_file', fileType: 'ogg', destination: '/out/a.ogg', track: { kind: 'audio' } },
   );
-  refuses(
-    () => parseChildEvent({ type: 'track_file', fileType: 'mp4', destination: 'a.mp4' }),
-    'track_file.destination',
-  );
-  refuses(() => parseChildEvent({ type: 'track_file', fileType: 'mp4', destination: '/a', key: 7 }), 'track_file.key');
+  const ok = { type: 'track_file', fileType: 'mp4', destination: '/a', track: video };
+  refuses(() => parseChildEvent({ ...ok, fileType: 'avi' }), 'track_file.fileType: "avi"');
+  refuses(() => parseChildEvent({ ...ok, destination: 'a.mp4' }), 'track_file.destination');
+  refuses(() => parseChildEvent({ ...ok, key: 7 }), 'track_file.key');
+  refuses(() => parseChildEvent({ ...ok, track: undefined }), 'track_file.track.kind: undefined');
+  refuses(() => parseChildEvent({ ...ok, track: { kind: 'data' } }), 'track_file.track.kind: "data"');
+  refuses(() => parseChildEvent({ ...ok, track: { kind: 'video', identity: 3 } }), 'track_file.track.identity');
 });
 
 test('child events and parent commands of the wrong shape are refused, naming the field', () => {

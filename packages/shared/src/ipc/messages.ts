@@ -16,6 +16,14 @@ import {
 } from '../egress/plan.js';
 import { errors, isErrorCode, type ErrorCode } from '../errors.js';
 
+/** The track a track egress records, as the room lists it (the manifest names it). */
+export interface RecordedTrack {
+  kind: 'audio' | 'video';
+  /** Its publisher, and its source in upstream's words (camera, microphone, screen_share...), when listed. */
+  identity?: string;
+  source?: string;
+}
+
 /** Lifecycle states of one egress, as the recorder and supervisor name them. */
 export type LifecycleState =
   | 'starting'
@@ -79,7 +87,7 @@ export type ChildEvent =
    * A track egress found its track: the file it writes (container picked by the track's kind, placeholders
    * filled) and its upload key. The supervisor salvages that file if the recorder dies.
    */
-  | { type: 'track_file'; fileType: FileType; destination: string; key?: string }
+  | { type: 'track_file'; fileType: FileType; destination: string; key?: string; track: RecordedTrack }
   | {
       type: 'update_stream_result';
       requestId: string;
@@ -209,11 +217,25 @@ export function parseChildEvent(v: unknown): ChildEvent {
         );
       }
       if (v.key !== undefined && !str(v.key)) throw errors.malformedRequest('track_file.key: not a string');
+      const t = v.track;
+      if (!isObject(t) || (t.kind !== 'audio' && t.kind !== 'video')) {
+        throw errors.malformedRequest(
+          `track_file.track.kind: ${JSON.stringify(isObject(t) ? t.kind : t)} is not audio or video`,
+        );
+      }
+      for (const f of ['identity', 'source'] as const) {
+        if (t[f] !== undefined && !str(t[f])) throw errors.malformedRequest(`track_file.track.${f}: not a string`);
+      }
       return {
         type: 'track_file',
         fileType: v.fileType as FileType,
         destination: v.destination,
         ...(v.key !== undefined ? { key: v.key } : {}),
+        track: {
+          kind: t.kind,
+          ...(t.identity !== undefined ? { identity: t.identity as string } : {}),
+          ...(t.source !== undefined ? { source: t.source as string } : {}),
+        },
       };
     }
     case 'image': {

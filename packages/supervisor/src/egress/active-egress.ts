@@ -13,12 +13,14 @@ import {
   TERMINAL_STATES,
   type ChildEvent,
   type EndInfo,
+  type FileOutputPlan,
   type FileResult,
   type ImageEntry,
   type ImagesResult,
   type LifecycleState,
   type Logger,
   type OutputResults,
+  type RecordedTrack,
   type RecordingPlan,
   type SegmentEntry,
   type SegmentsResult,
@@ -33,7 +35,7 @@ import { describeExit, RecorderProcess, type ExitInfo } from '../pool/recorder-p
 import { releaseOwned } from '../pool/owned-resources.js';
 import type { IoReporter } from '../rpc/io-reporter.js';
 import { applyResults, endedInfo, msToNs, STATUS_OF } from './egress-info.js';
-import { writeManifest } from './manifest.js';
+import { manifestTracks, writeManifest } from './manifest.js';
 import { partFile } from './parts.js';
 
 export interface ActiveEgressDeps {
@@ -100,6 +102,9 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   private images: ImagesResult[] = [];
   /** Every delivered image, for the manifest. */
   private readonly imageEntries: ImageEntry[] = [];
+  /** A track egress's track and file as its recorder found and named them, for the manifest. */
+  private recordedTrack: RecordedTrack | undefined;
+  private trackFile: FileOutputPlan | undefined;
   private readonly pendingUpdates = new Map<
     string,
     (ev: Extract<ChildEvent, { type: 'update_stream_result' }>) => void
@@ -482,11 +487,10 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     if (!planned) return;
     const variant = ev.fileType === planned.fileType ? planned : planned.ifVideo;
     const upload = variant?.upload && ev.key !== undefined ? { ...variant.upload, key: ev.key } : undefined;
+    this.recordedTrack = ev.track;
     const file = { fileType: ev.fileType, destination: ev.destination, manifest: planned.manifest };
-    this.attemptPlan = {
-      ...this.attemptPlan,
-      outputs: { ...this.attemptPlan.outputs, file: { ...file, ...(upload ? { upload } : {}) } },
-    };
+    this.trackFile = { ...file, ...(upload ? { upload } : {}) };
+    this.attemptPlan = { ...this.attemptPlan, outputs: { ...this.attemptPlan.outputs, file: this.trackFile } };
   }
 
   /** Nothing is lost: what a dead recorder captured is finalized and delivered by the supervisor. */
@@ -540,7 +544,9 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
    * the end, unless every output disabled it; its path goes in the report.
    */
   private async writeManifest(): Promise<void> {
-    const { file, segments, images = [] } = this.plan.outputs;
+    const { segments, images = [] } = this.plan.outputs;
+    // As the recorder named it: a track egress's placeholders may name its directory too.
+    const file = this.trackFile ?? this.plan.outputs.file;
     if (!file?.manifest && !segments?.manifest && !images.some((i) => i.manifest)) return;
     const dir = file ? path.dirname(file.destination) : (segments?.dir ?? images[0]?.dir);
     if (!dir) return;
@@ -557,7 +563,11 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
           },
         ]
       : [];
-    const extras = { playlists, images: this.imageEntries };
+    const extras = {
+      playlists,
+      images: this.imageEntries,
+      tracks: manifestTracks(this.plan.source, this.recordedTrack),
+    };
     // Next to the outputs: in the same storage (by key) when they were uploaded, else on disk.
     const upload = file ? file.upload : (segments?.upload ?? images[0]?.upload);
     try {
