@@ -121,7 +121,12 @@ describe('audio-only room composite through the SDK', { timeout: 180_000 }, () =
       source: sdkRoomAudioSourcePlan(roomName, source),
       encoding: encodingFromRequest({ case: undefined }, 'room_composite', 'ogg'),
       outputs: {
-        file: { fileType: 'ogg', destination: path.join(root, 'out', egressId, 'room.ogg'), manifest: false },
+        file: {
+          fileType: 'ogg',
+          filename: 'room.ogg',
+          destination: path.join(root, 'out', egressId, 'room.ogg'),
+          manifest: false,
+        },
       },
       tmpDir: path.join(root, 'tmp', egressId),
       chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },

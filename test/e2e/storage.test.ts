@@ -127,6 +127,8 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
     const file = done.fileResults[0]!;
     const base = `${storageServers().s3.endpoint}/${s3Bucket}`;
     assert.equal(file.location, `${base}/rec/s3/rec.mp4`);
+    // Upstream's FileInfo.filename: the requested path, placeholders filled, without the storage prefix.
+    assert.equal(file.filename, 's3/rec.mp4');
     const m = await probeObject('s3', s3Bucket, 'rec/s3/rec.mp4');
     assert.equal(m.video?.codec_name, 'h264');
     assert.ok(m.durationSec > 5, `${m.durationSec} s`);
@@ -219,6 +221,7 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
       assert.equal(audio.status, EgressStatus.EGRESS_COMPLETE, audio.error);
       const s3Base = `${storageServers().s3.endpoint}/${s3Bucket}`;
       assert.equal(video.fileResults[0]!.location, `${s3Base}/rec/tracks/uploader-video.mp4`);
+      assert.equal(video.fileResults[0]!.filename, 'tracks/uploader-video.mp4');
       const v = await probeObject('s3', s3Bucket, 'rec/tracks/uploader-video.mp4');
       assert.equal(v.video?.codec_name, 'h264');
       assert.ok(v.durationSec > 2.5, `${v.durationSec} s of video`);

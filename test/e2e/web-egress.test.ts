@@ -80,6 +80,7 @@ describe('web egress through a real livekit-server', () => {
     const file = done.fileResults[0]!;
     assert.ok(file.location.startsWith(svc.outDir), `${file.location} is under the output dir`);
     assert.match(path.basename(file.location), /^\d{4}-\d{2}-\d{2}T\d{6}\.mp4$/);
+    assert.equal(file.filename, path.relative(svc.outDir, file.location), 'FileInfo.filename: the requested path');
     const p = await probe(file.location);
     assert.equal(p.video?.codec_name, 'h264');
     assert.equal(p.video?.width, 1280);

@@ -38,6 +38,7 @@ async function run(plan: RecordingPlan): Promise<void> {
     send({
       type: 'track_file',
       fileType: file.fileType,
+      filename: file.filename,
       destination: file.destination,
       ...(file.upload ? { key: file.upload.key } : {}),
       track,

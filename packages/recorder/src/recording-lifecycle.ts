@@ -421,6 +421,7 @@ export abstract class RecordingLifecycle extends EventEmitter<RecordingEvents> {
     const { file, undelivered } = await deliverOrKeep({
       tmpDir: this.plan.tmpDir,
       fileType: planned.fileType,
+      filename: planned.filename,
       destination: planned.destination,
       startedAt,
       endedAt,

@@ -178,8 +178,9 @@ export class SdkRecording extends RecordingLifecycle {
       trackType: kind,
       ...(info ? { publisherIdentity: info.identity, trackSource: info.source } : {}),
     };
-    const name = <T extends { destination: string; upload?: UploadPlan }>(o: T): T => ({
+    const name = <T extends { filename: string; destination: string; upload?: UploadPlan }>(o: T): T => ({
       ...o,
+      filename: expandTrackPlaceholders(o.filename, names),
       destination: expandTrackPlaceholders(o.destination, names),
       ...(o.upload ? { upload: { ...o.upload, key: expandTrackPlaceholders(o.upload.key, names) } } : {}),
     });

@@ -74,7 +74,7 @@ describe('WebRecording', { timeout: 240_000 }, () => {
     }
     assert.equal(info.files.length, 1);
     assert.equal(file.location, destination);
-    assert.equal(file.filename, destination.split('/').at(-1));
+    assert.equal(file.filename, s.plan.outputs.file?.filename, 'the requested name, as upstream reports it');
     assert.equal(file.size, (await stat(destination)).size);
     const probe = await probeMedia(destination);
     assert.equal(file.durationMs, probe.durationMs);

@@ -4,7 +4,7 @@
  * salvage what a recorder that died had written.
  */
 import { mkdir, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FileResult, FileType } from '@egress/shared';
 import { probeMedia } from '../media/probe.js';
 import { remuxToMp4 } from '../media/remux.js';
@@ -21,6 +21,8 @@ export function capturePath(tmpDir: string, fileType: FileType = 'mp4'): string 
 export interface DeliverOptions {
   tmpDir: string;
   fileType?: FileType;
+  /** FileInfo.filename (the requested path, as upstream reports it), wherever the file ends up. */
+  filename: string;
   destination: string;
   startedAt: number;
   endedAt: number;
@@ -51,7 +53,7 @@ export async function deliverCapture(o: DeliverOptions): Promise<FileResult | un
     o.note?.(`uploaded ${d.size} bytes in ${Date.now() - t0} ms: ${d.key}${d.backupUsed ? ' (backup storage)' : ''}`);
     await unlink(finished);
     return {
-      filename: basename(o.upload.key),
+      filename: o.filename,
       location: d.location,
       size: d.size,
       durationMs: probe.durationMs,
@@ -65,7 +67,7 @@ export async function deliverCapture(o: DeliverOptions): Promise<FileResult | un
   const probe = await probeMedia(o.destination, o.signal ? { cancelSignal: o.signal } : {});
   o.note?.(`delivered ${o.destination}: ${probe.durationMs} ms, ${probe.size} bytes`);
   return {
-    filename: basename(o.destination),
+    filename: o.filename,
     location: o.destination,
     size: probe.size,
     durationMs: probe.durationMs,
@@ -86,7 +88,7 @@ export async function deliverOrKeep(o: DeliverOptions): Promise<{ file?: FileRes
     if (!(err instanceof DeliveryError)) throw err;
     const { size } = await stat(err.localPath);
     const file: FileResult = {
-      filename: basename(err.localPath),
+      filename: o.filename,
       location: err.localPath,
       size,
       durationMs: o.endedAt - o.startedAt,

@@ -52,7 +52,14 @@ export function webPlan(url: string, overrides: WebPlanOverrides = {}): Recordin
     egressId,
     source: { kind: 'web', url, audioOnly: false, videoOnly: false, awaitStartSignal: false, ...overrides.source },
     encoding: { ...ENCODING_720P30, audioCodec: CONTAINER_CODEC[fileType], ...overrides.encoding },
-    outputs: { file: { fileType, destination: join(outputDir, 'nested', `${egressId}.${fileType}`), manifest: false } },
+    outputs: {
+      file: {
+        fileType,
+        filename: `nested/${egressId}.${fileType}`,
+        destination: join(outputDir, 'nested', `${egressId}.${fileType}`),
+        manifest: false,
+      },
+    },
     tmpDir: join(root, 'tmp', egressId),
     chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
     ...(overrides.limits ? { limits: overrides.limits } : {}),

@@ -148,6 +148,7 @@ function filePlan(
   const upload = uploadOf(o, 'output' in f ? f.output : undefined, rel, ctx);
   return {
     fileType,
+    filename: rel,
     destination: path.resolve(ctx.localOutputDir, rel),
     manifest: !f.disableManifest,
     ...(upload ? { upload } : {}),

@@ -114,6 +114,8 @@ export interface UploadPlan {
 
 export interface FileOutputPlan {
   fileType: FileType;
+  /** FileInfo.filename: the requested path with its placeholders filled (upstream's storage path). */
+  filename: string;
   /** Absolute path where the finished file is delivered (or kept, when its upload fails). */
   destination: string;
   /** Set when the file goes to object storage. */
@@ -121,7 +123,7 @@ export interface FileOutputPlan {
   /** Write `<egressId>.json` next to the file (upstream's manifest) unless the request disabled it. */
   manifest: boolean;
   /** Track egress: the file used instead when the track turns out to be video (this one is for audio). */
-  ifVideo?: { fileType: FileType; destination: string; upload?: UploadPlan };
+  ifVideo?: { fileType: FileType; filename: string; destination: string; upload?: UploadPlan };
 }
 
 /** Raw PCM (s16le, 48 kHz, stereo) in binary websocket frames: a track egress's `websocket_url`. */

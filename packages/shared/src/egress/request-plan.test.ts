@@ -352,7 +352,12 @@ test('file types: audio only defaults to OGG/Opus at 48 kHz, MP3 on request, MP4
     web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ filepath: 'a.mp4' })] }),
     ctx,
   );
-  assert.deepEqual(audio.outputs.file, { fileType: 'ogg', destination: '/srv/out/a.ogg', manifest: true });
+  assert.deepEqual(audio.outputs.file, {
+    fileType: 'ogg',
+    filename: 'a.ogg',
+    destination: '/srv/out/a.ogg',
+    manifest: true,
+  });
   assert.deepEqual([audio.encoding.audioCodec, audio.encoding.audioFrequency], ['opus', 48000]);
   const mp3 = await planFromRequest(
     web({
@@ -361,10 +366,20 @@ test('file types: audio only defaults to OGG/Opus at 48 kHz, MP3 on request, MP4
     }),
     ctx,
   );
-  assert.deepEqual(mp3.outputs.file, { fileType: 'mp3', destination: '/srv/out/b.mp3', manifest: false });
+  assert.deepEqual(mp3.outputs.file, {
+    fileType: 'mp3',
+    filename: 'b.mp3',
+    destination: '/srv/out/b.mp3',
+    manifest: false,
+  });
   assert.deepEqual([mp3.encoding.audioCodec, mp3.encoding.audioFrequency], ['mp3', 44100]);
   const av = await planFromRequest(web({ fileOutputs: [new EncodedFileOutput({ filepath: 'c.ogg' })] }), ctx);
-  assert.deepEqual(av.outputs.file, { fileType: 'mp4', destination: '/srv/out/c.mp4', manifest: true });
+  assert.deepEqual(av.outputs.file, {
+    fileType: 'mp4',
+    filename: 'c.mp4',
+    destination: '/srv/out/c.mp4',
+    manifest: true,
+  });
   assert.equal(av.encoding.audioCodec, 'aac');
   const audioMp4 = await planFromRequest(
     web({ audioOnly: true, fileOutputs: [new EncodedFileOutput({ fileType: EncodedFileType.MP4 })] }),

@@ -97,6 +97,7 @@ describe('SDK request plans', () => {
       videoOnly: false,
     });
     assert.equal(plan.outputs.file?.destination, '/srv/out/r1/a.mp4');
+    assert.equal(plan.outputs.file?.filename, 'r1/a.mp4', 'FileInfo.filename: the requested path, as upstream');
     assert.deepEqual([plan.outputs.images?.[0]?.width, plan.outputs.images?.[0]?.height], [1280, 720]);
     await rejects(
       () => planFromRequest(req({ case: 'participant', value: new ParticipantEgressRequest({ roomName: 'r1' }) }), ctx),
@@ -149,9 +150,10 @@ describe('SDK request plans', () => {
     );
     assert.deepEqual(plan.outputs.file, {
       fileType: 'ogg',
+      filename: 'tracks/TR_v.ogg',
       destination: '/srv/out/tracks/TR_v.ogg',
       manifest: true,
-      ifVideo: { fileType: 'mp4', destination: '/srv/out/tracks/TR_v.mp4' },
+      ifVideo: { fileType: 'mp4', filename: 'tracks/TR_v.mp4', destination: '/srv/out/tracks/TR_v.mp4' },
     });
     const ws = await planFromRequest(
       req({

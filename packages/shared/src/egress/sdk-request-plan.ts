@@ -264,7 +264,7 @@ function trackPlan(
   const file = (fileType: FileType) => {
     const rel = expandFilepath(raw, `.${fileType}`, named);
     const upload = isLocalStorage(storage) ? undefined : { storage, key: rel };
-    return { fileType, destination: path.resolve(p.localOutputDir, rel), ...(upload ? { upload } : {}) };
+    return { fileType, filename: rel, destination: path.resolve(p.localOutputDir, rel), ...(upload ? { upload } : {}) };
   };
   return {
     ...p.base,

@@ -12,20 +12,41 @@ function refuses(fn: () => unknown, text: string): void {
   });
 }
 
-test('a track_file event carries a known container, an absolute path, an optional key and the track', () => {
+test('a track_file event carries a known container, a name, an absolute path, an optional key and the track', () => {
   const video = { kind: 'video', identity: 'alice', source: 'camera' };
   assert.deepEqual(
-    parseChildEvent({ type: 'track_file', fileType: 'webm', destination: '/out/a.webm', key: 'a.webm', track: video }),
-    { type: 'track_file', fileType: 'webm', destination: '/out/a.webm', key: 'a.webm', track: video },
+    parseChildEvent({
+      type: 'track_file',
+      fileType: 'webm',
+      filename: 'a.webm',
+      destination: '/out/a.webm',
+      key: 'a.webm',
+      track: video,
+    }),
+    {
+      type: 'track_file',
+      fileType: 'webm',
+      filename: 'a.webm',
+      destination: '/out/a.webm',
+      key: 'a.webm',
+      track: video,
+    },
   );
   assert.deepEqual(
-    parseChildEvent({ type: 'track_file', fileType: 'ogg', destination: '/out/a.ogg', track: { kind: 'audio' } }),
-    { type: 'track_file', fileType: 'ogg', destination: '/out/a.ogg', track: { kind: 'audio' } },
+    parseChildEvent({
+      type: 'track_file',
+      fileType: 'ogg',
+      filename: 't/a.ogg',
+      destination: '/out/t/a.ogg',
+      track: { kind: 'audio' },
+    }),
+    { type: 'track_file', fileType: 'ogg', filename: 't/a.ogg', destination: '/out/t/a.ogg', track: { kind: 'audio' } },
   );
-  const ok = { type: 'track_file', fileType: 'mp4', destination: '/a', track: video };
+  const ok = { type: 'track_file', fileType: 'mp4', filename: 'a.mp4', destination: '/a.mp4', track: video };
   refuses(() => parseChildEvent({ ...ok, fileType: 'avi' }), 'track_file.fileType: "avi"');
   refuses(() => parseChildEvent({ ...ok, destination: 'a.mp4' }), 'track_file.destination');
   refuses(() => parseChildEvent({ ...ok, key: 7 }), 'track_file.key');
+  refuses(() => parseChildEvent({ ...ok, filename: '' }), 'track_file.filename: ""');
   refuses(() => parseChildEvent({ ...ok, track: undefined }), 'track_file.track.kind: undefined');
   refuses(() => parseChildEvent({ ...ok, track: { kind: 'data' } }), 'track_file.track.kind: "data"');
   refuses(() => parseChildEvent({ ...ok, track: { kind: 'video', identity: 3 } }), 'track_file.track.identity');

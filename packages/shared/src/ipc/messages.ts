@@ -87,7 +87,14 @@ export type ChildEvent =
    * A track egress found its track: the file it writes (container picked by the track's kind, placeholders
    * filled) and its upload key. The supervisor salvages that file if the recorder dies.
    */
-  | { type: 'track_file'; fileType: FileType; destination: string; key?: string; track: RecordedTrack }
+  | {
+      type: 'track_file';
+      fileType: FileType;
+      filename: string;
+      destination: string;
+      key?: string;
+      track: RecordedTrack;
+    }
   | {
       type: 'update_stream_result';
       requestId: string;
@@ -211,6 +218,9 @@ export function parseChildEvent(v: unknown): ChildEvent {
           `track_file.fileType: ${JSON.stringify(v.fileType)} is not one of ${FILE_TYPE_NAMES.join(', ')}`,
         );
       }
+      if (!str(v.filename) || v.filename === '') {
+        throw errors.malformedRequest(`track_file.filename: ${JSON.stringify(v.filename)} is not a file name`);
+      }
       if (!str(v.destination) || !v.destination.startsWith('/')) {
         throw errors.malformedRequest(
           `track_file.destination: ${JSON.stringify(v.destination)} is not an absolute path`,
@@ -229,6 +239,7 @@ export function parseChildEvent(v: unknown): ChildEvent {
       return {
         type: 'track_file',
         fileType: v.fileType as FileType,
+        filename: v.filename,
         destination: v.destination,
         ...(v.key !== undefined ? { key: v.key } : {}),
         track: {

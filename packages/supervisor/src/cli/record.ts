@@ -59,7 +59,7 @@ export function recordPlan(argv: string[], cwd = process.cwd()): { plan: Recordi
     source: { kind: 'web', url, audioOnly: false, videoOnly: false, awaitStartSignal: false },
     encoding,
     // A local recording of a page has no egress for a manifest to describe.
-    outputs: { file: { fileType: 'mp4', destination, manifest: false } },
+    outputs: { file: { fileType: 'mp4', filename: path.basename(destination), destination, manifest: false } },
     tmpDir: path.join(os.tmpdir(), 'lk-egress', egressId),
     chrome: { executablePath: values.chromium ?? '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
   };

@@ -37,7 +37,7 @@ describe('automatic recorder restarts', () => {
     const plan = {
       egressId: id,
       tmpDir: path.join(dir, 'tmp', id),
-      outputs: { file: { fileType: 'mp4', destination: path.join(dir, 'out', `${id}.mp4`) } },
+      outputs: { file: { fileType: 'mp4', filename: `${id}.mp4`, destination: path.join(dir, 'out', `${id}.mp4`) } },
     } as RecordingPlan; // the fake recorder reads only these fields
     const io = new IoReporter({
       log,
@@ -101,6 +101,11 @@ describe('automatic recorder restarts', () => {
     assert.equal(end.status, EgressStatus.EGRESS_COMPLETE, `${end.error} | ${end.details}`);
     assert.deepEqual(
       end.fileResults.map((f) => path.basename(f.location)),
+      ['EG_lose.mp4', 'EG_lose-part2.mp4'],
+    );
+    // The salvaged part and the restarted one are named like their paths.
+    assert.deepEqual(
+      end.fileResults.map((f) => f.filename),
       ['EG_lose.mp4', 'EG_lose-part2.mp4'],
     );
   });

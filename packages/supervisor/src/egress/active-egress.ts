@@ -488,7 +488,12 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     const variant = ev.fileType === planned.fileType ? planned : planned.ifVideo;
     const upload = variant?.upload && ev.key !== undefined ? { ...variant.upload, key: ev.key } : undefined;
     this.recordedTrack = ev.track;
-    const file = { fileType: ev.fileType, destination: ev.destination, manifest: planned.manifest };
+    const file = {
+      fileType: ev.fileType,
+      filename: ev.filename,
+      destination: ev.destination,
+      manifest: planned.manifest,
+    };
     this.trackFile = { ...file, ...(upload ? { upload } : {}) };
     this.attemptPlan = { ...this.attemptPlan, outputs: { ...this.attemptPlan.outputs, file: this.trackFile } };
   }
@@ -496,13 +501,15 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
   /** Nothing is lost: what a dead recorder captured is finalized and delivered by the supervisor. */
   private async salvage(): Promise<{ files: FileResult[]; kept?: string }> {
     await this.closeSegments();
-    const destination = this.attemptPlan.outputs.file?.destination;
-    if (!destination || this.activeAt === undefined) return { files: [] };
+    const planned = this.attemptPlan.outputs.file;
+    if (!planned || this.activeAt === undefined) return { files: [] };
+    const { filename, destination } = planned;
     const upload = await uploadFor(this.attemptPlan.outputs.file?.upload, this.plan.backup);
     try {
       const file = await deliverCapture({
         tmpDir: this.plan.tmpDir,
-        fileType: this.attemptPlan.outputs.file?.fileType ?? 'mp4',
+        fileType: planned.fileType,
+        filename,
         destination,
         startedAt: this.activeAt,
         endedAt: Date.now(),

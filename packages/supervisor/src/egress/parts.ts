@@ -13,19 +13,21 @@ export function partDestination(destination: string, n: number): string {
 }
 
 /**
- * Part `n` of a file output: its path and its object key both numbered (an upload under the first part's key would
+ * Part `n` of a file output: its name, path and object key all numbered (an upload under the first part's key would
  * replace it), and so are a track egress's video variant's.
  */
 export function partFile(file: FileOutputPlan, n: number): FileOutputPlan {
   const key = (u: UploadPlan | undefined) => (u ? { upload: { ...u, key: partDestination(u.key, n) } } : {});
   return {
     ...file,
+    filename: partDestination(file.filename, n),
     destination: partDestination(file.destination, n),
     ...key(file.upload),
     ...(file.ifVideo
       ? {
           ifVideo: {
             ...file.ifVideo,
+            filename: partDestination(file.ifVideo.filename, n),
             destination: partDestination(file.ifVideo.destination, n),
             ...key(file.ifVideo.upload),
           },

@@ -49,14 +49,13 @@ process.on('message', (raw: unknown) => {
 function endWith(state: 'complete' | 'failed', details: string): void {
   const endedAt = Date.now();
   const location = plan?.outputs.file?.destination ?? '/nowhere/f.mp4';
+  const filename = plan?.outputs.file?.filename ?? 'f.mp4';
   send({
     type: 'ended',
     info: {
       state,
       details,
-      files: [
-        { filename: path.basename(location), location, size: 10, durationMs: endedAt - startedAt, startedAt, endedAt },
-      ],
+      files: [{ filename, location, size: 10, durationMs: endedAt - startedAt, startedAt, endedAt }],
       startedAt,
       endedAt,
       ...(state === 'failed' ? { error: { code: 'internal', message: details }, restartable: true } : {}),
