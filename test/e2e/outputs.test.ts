@@ -133,6 +133,8 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
 
     // HLS: both playlists closed, every segment decodes, SegmentsInfo matches the playlist.
     const seg = done.segmentResults[0]!;
+    // Upstream's SegmentsInfo names the playlists within the requested directory.
+    assert.deepEqual([seg.playlistName, seg.livePlaylistName], ['multi/hls/seg.m3u8', 'multi/hls/live.m3u8']);
     const event = await checkPlaylist(seg.playlistLocation);
     assert.ok(event.tags.includes('#EXT-X-PLAYLIST-TYPE:EVENT'));
     assert.ok(event.tags.some((t) => t.startsWith('#EXT-X-PROGRAM-DATE-TIME:')));
@@ -150,11 +152,14 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
 
     // Images: JPEGs at the requested size, as many as ImagesInfo says.
     const img = done.imageResults[0]!;
-    const jpegs = (await readdir(path.dirname(img.filenamePrefix))).filter((f) => f.endsWith('.jpeg')).sort();
+    // Upstream's ImagesInfo names the requested prefix; the images are under the output dir.
+    assert.equal(img.filenamePrefix, 'multi/img/snap');
+    const imgDir = path.join(svc.outDir, 'multi/img');
+    const jpegs = (await readdir(imgDir)).filter((f) => f.endsWith('.jpeg')).sort();
     assert.equal(BigInt(jpegs.length), img.imageCount);
     assert.ok(jpegs.length >= 5, `${jpegs.length} images`);
     assert.equal(jpegs[0], 'snap_00000.jpeg');
-    const im = await probe(path.join(path.dirname(img.filenamePrefix), jpegs[0]!));
+    const im = await probe(path.join(imgDir, jpegs[0]!));
     assert.equal(im.video?.codec_name, 'mjpeg');
     assert.equal(im.video?.width, 320);
     assert.equal(im.video?.height, 180);

@@ -226,7 +226,8 @@ describe('room composite egress through a real livekit-server', { timeout: 600_0
     assert.ok(Math.abs(total - r.wallSec) <= DURATION_SLACK_S, `segments hold ${total} s of ${r.wallSec} s`);
     // Images: JPEGs at the requested size, as many as ImagesInfo says.
     const img = r.done.imageResults[0]!;
-    const dir = path.dirname(img.filenamePrefix);
+    assert.equal(img.filenamePrefix, 'rc/multi/img/snap');
+    const dir = path.join(svc.outDir, 'rc/multi/img');
     const jpegs = (await readdir(dir)).filter((f) => f.endsWith('.jpeg')).sort();
     assert.equal(BigInt(jpegs.length), img.imageCount);
     assert.ok(jpegs.length >= 4, `${jpegs.length} images`);

@@ -191,10 +191,12 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     }
     near(t, 'segments', total, activeMs);
     const img = end.imageResults[0]!;
-    const jpegs = (await readdir(path.dirname(img.filenamePrefix))).filter((f) => f.endsWith('.jpeg')).sort();
+    assert.equal(img.filenamePrefix, 'p-img/snap');
+    const imgDir = path.join(svc.outDir, 'p-img');
+    const jpegs = (await readdir(imgDir)).filter((f) => f.endsWith('.jpeg')).sort();
     assert.equal(BigInt(jpegs.length), img.imageCount);
     assert.ok(jpegs.length >= 3, `${jpegs.length} images`);
-    const im = await probe(path.join(path.dirname(img.filenamePrefix), jpegs[0]!));
+    const im = await probe(path.join(imgDir, jpegs[0]!));
     assert.deepEqual([im.video?.codec_name, im.video?.width, im.video?.height], ['mjpeg', 320, 180]);
   });
 

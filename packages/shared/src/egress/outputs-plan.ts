@@ -207,6 +207,7 @@ function segmentsPlan(o: Extract<RequestOutput, { kind: 'segments' }>, ctx: Outp
     : `${prefix}.m3u8`;
   const plan: SegmentsOutputPlan = {
     dir,
+    storageDir: path.dirname(prefixPath),
     filenamePrefix: prefix,
     playlistName,
     segmentDurationSec: s.segmentDuration || 4,
@@ -261,6 +262,7 @@ function imagesPlan(req: Extract<RequestOutput, { kind: 'images' }>, ctx: Output
   const upload = uploadOf(req, o.output, path.dirname(prefixPath), ctx);
   return {
     dir: path.resolve(ctx.localOutputDir, path.dirname(prefixPath)),
+    storageDir: path.dirname(prefixPath),
     filenamePrefix: path.basename(prefixPath, '.jpeg'),
     captureIntervalSec: o.captureInterval || 10,
     // 0: the capture size, filled in once the encoding is known.

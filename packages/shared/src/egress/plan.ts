@@ -135,6 +135,8 @@ export interface WebsocketOutputPlan {
 export interface SegmentsOutputPlan {
   /** Absolute directory the segments and playlists are delivered to. */
   dir: string;
+  /** Their directory as requested ('.' for none): results name playlists within it, as upstream. */
+  storageDir: string;
   /** Set when segments and playlists go to object storage (key: their key directory). */
   upload?: UploadPlan;
   /** Segment file names start with this (no directory part). */
@@ -162,6 +164,8 @@ export interface StreamOutputPlan {
 export interface ImageOutputPlan {
   /** Absolute directory the images are delivered to. */
   dir: string;
+  /** Their directory as requested ('.' for none): ImagesInfo.filename_prefix is within it, as upstream. */
+  storageDir: string;
   /** Set when images go to object storage (key: their key directory). */
   upload?: UploadPlan;
   filenamePrefix: string;

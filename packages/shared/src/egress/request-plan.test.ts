@@ -248,6 +248,7 @@ test('stream, segment and image outputs become one plan sharing the encode', asy
   });
   assert.deepEqual(plan.outputs.segments, {
     dir: path.join(ctx.localOutputDir, 'hls'),
+    storageDir: 'hls',
     filenamePrefix: 'room1',
     playlistName: 'room1.m3u8',
     livePlaylistName: 'live.m3u8',
@@ -258,6 +259,7 @@ test('stream, segment and image outputs become one plan sharing the encode', asy
   assert.deepEqual(plan.outputs.images, [
     {
       dir: path.join(ctx.localOutputDir, 'img'),
+      storageDir: 'img',
       filenamePrefix: 'snap',
       captureIntervalSec: 5,
       width: 320,

@@ -97,9 +97,8 @@ export class ImageOutput {
   result(): ImagesResult | undefined {
     if (this.startedAt === undefined) return undefined;
     return {
-      filenamePrefix: this.o.upload
-        ? path.posix.join(this.o.upload.key, this.o.plan.filenamePrefix)
-        : path.join(this.o.plan.dir, this.o.plan.filenamePrefix),
+      // Upstream's: the requested prefix with its placeholders filled, wherever the images went.
+      filenamePrefix: path.posix.join(this.o.plan.storageDir, this.o.plan.filenamePrefix),
       imageCount: this.count,
       startedAt: this.startedAt,
       endedAt: this.endedAt ?? this.startedAt,

@@ -129,9 +129,10 @@ export class SegmentOutput {
     const local = playlistPaths(plan, plan.dir);
     const live = this.published.live ?? local.live;
     return {
-      playlistName: plan.playlistName,
+      // Upstream's names: within the requested directory, wherever the playlists went.
+      playlistName: path.posix.join(plan.storageDir, plan.playlistName),
       playlistLocation: this.published.playlist ?? local.playlist,
-      ...(plan.livePlaylistName ? { livePlaylistName: plan.livePlaylistName } : {}),
+      ...(plan.livePlaylistName ? { livePlaylistName: path.posix.join(plan.storageDir, plan.livePlaylistName) } : {}),
       ...(live ? { livePlaylistLocation: live } : {}),
       durationMs: Math.round(this.entries.reduce((sum, e) => sum + e.durationSec, 0) * 1000),
       size: this.entries.reduce((sum, e) => sum + e.size, 0),
