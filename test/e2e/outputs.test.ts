@@ -166,13 +166,22 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
 
     // The manifest lists the file, every segment of the playlist and every image.
     const manifest = JSON.parse(await readFile(done.manifestLocation, 'utf8')) as {
-      files: { location: string }[];
-      playlists: { location: string; segments: { location: string }[] }[];
-      images: { location: string; timestamp: string }[];
+      files: { filename: string; location: string }[];
+      playlists: { location: string; segments: { filename: string; location: string }[] }[];
+      images: { filename: string; location: string; timestamp: string }[];
     };
     assert.deepEqual(
-      manifest.files.map((f) => f.location),
-      [file.location],
+      manifest.files.map((f) => [f.filename, f.location]),
+      [[file.filename, file.location]],
+    );
+    // Upstream's names are storage paths: the requested directory and the file's name.
+    assert.deepEqual(
+      manifest.playlists[0]?.segments.map((x) => x.filename),
+      event.segments.map((x) => `multi/hls/${path.basename(x.file)}`),
+    );
+    assert.deepEqual(
+      manifest.images.map((i) => i.filename).sort(),
+      jpegs.map((j) => `multi/img/${j}`),
     );
     assert.equal(manifest.playlists[0]?.location, seg.playlistLocation);
     assert.deepEqual(

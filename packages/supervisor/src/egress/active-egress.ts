@@ -299,9 +299,12 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       case 'segment':
         this.segmentEntries.push(ev.entry);
         break;
-      case 'image':
-        this.imageEntries.push(ev.entry);
+      case 'image': {
+        // The manifest names images within the requested directory, as upstream.
+        const dir = this.plan.outputs.images?.[ev.output]?.storageDir ?? '.';
+        this.imageEntries.push({ ...ev.entry, filename: path.posix.join(dir, ev.entry.filename) });
         break;
+      }
       case 'track_file':
         this.chooseTrackFile(ev);
         break;
@@ -562,7 +565,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
           {
             location: this.info.segmentResults[0]?.playlistLocation || path.join(segments.dir, segments.playlistName),
             segments: this.segmentEntries.map((e) => ({
-              filename: e.filename,
+              filename: path.posix.join(segments.storageDir, e.filename),
               location: segments.upload
                 ? path.posix.join(segments.upload.key, e.filename)
                 : path.join(segments.dir, e.filename),
