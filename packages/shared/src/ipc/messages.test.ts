@@ -14,15 +14,8 @@ function refuses(fn: () => unknown, text: string): void {
 
 test('a track_file event carries a known container, a name, an absolute path, an optional key and the track', () => {
   const video = { kind: 'video', identity: 'alice', source: 'camera' };
-  assert.deepEqual(
-    parseChildEvent({
-      type: 'track_file',
-      fileType: 'webm',
-      filename: 'a.webm',
-      destination: '/out/a.webm',
-      key: 'a.webm',
-      track: video,
-    }),
+  // Well-formed events come back as they were sent.
+  for (const ev of [
     {
       type: 'track_file',
       fileType: 'webm',
@@ -31,17 +24,10 @@ test('a track_file event carries a known container, a name, an absolute path, an
       key: 'a.webm',
       track: video,
     },
-  );
-  assert.deepEqual(
-    parseChildEvent({
-      type: 'track_file',
-      fileType: 'ogg',
-      filename: 't/a.ogg',
-      destination: '/out/t/a.ogg',
-      track: { kind: 'audio' },
-    }),
     { type: 'track_file', fileType: 'ogg', filename: 't/a.ogg', destination: '/out/t/a.ogg', track: { kind: 'audio' } },
-  );
+  ]) {
+    assert.deepEqual(parseChildEvent(ev), ev);
+  }
   const ok = { type: 'track_file', fileType: 'mp4', filename: 'a.mp4', destination: '/a.mp4', track: video };
   refuses(() => parseChildEvent({ ...ok, fileType: 'avi' }), 'track_file.fileType: "avi"');
   refuses(() => parseChildEvent({ ...ok, destination: 'a.mp4' }), 'track_file.destination');
