@@ -491,13 +491,13 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     const variant = ev.fileType === planned.fileType ? planned : planned.ifVideo;
     const upload = variant?.upload && ev.key !== undefined ? { ...variant.upload, key: ev.key } : undefined;
     this.recordedTrack = ev.track;
-    const file = {
+    this.trackFile = {
       fileType: ev.fileType,
       filename: ev.filename,
       destination: ev.destination,
       manifest: planned.manifest,
+      ...(upload ? { upload } : {}),
     };
-    this.trackFile = { ...file, ...(upload ? { upload } : {}) };
     this.attemptPlan = { ...this.attemptPlan, outputs: { ...this.attemptPlan.outputs, file: this.trackFile } };
   }
 
@@ -507,7 +507,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     const planned = this.attemptPlan.outputs.file;
     if (!planned || this.activeAt === undefined) return { files: [] };
     const { filename, destination } = planned;
-    const upload = await uploadFor(this.attemptPlan.outputs.file?.upload, this.plan.backup);
+    const upload = await uploadFor(planned.upload, this.plan.backup);
     try {
       const file = await deliverCapture({
         tmpDir: this.plan.tmpDir,
