@@ -6,6 +6,16 @@ import { Supervisor, type ShutdownMode } from '../supervisor.js';
 
 /** `egress serve`: runs the service until a signal ends it; resolves with the exit code. */
 export async function serve(argv: string[]): Promise<number> {
+  // Taken before anything is read or logged: a pod deleted while it starts must not die by the default handler
+  // and leave a spare recorder behind. Until the service runs, a signal is only remembered.
+  let early: NodeJS.Signals | undefined;
+  let onEarly: (signal: NodeJS.Signals) => void = () => {};
+  let onSignal = (signal: NodeJS.Signals) => {
+    early ??= signal;
+    onEarly(signal);
+  };
+  for (const s of ['SIGTERM', 'SIGQUIT', 'SIGINT'] as const) process.on(s, (signal) => onSignal(signal));
+
   let loaded: ReturnType<typeof loadConfig>;
   try {
     loaded = loadConfig({ argv, env: process.env });
@@ -19,17 +29,10 @@ export async function serve(argv: string[]): Promise<number> {
     json: config.logging.json,
     fields: { nodeID: config.node_id },
   });
+  onEarly = (signal) => log.info('signal during start-up: exiting once started', { signal });
+  if (early) onEarly(early);
   for (const w of warnings) log.warn(w);
   log.debug('effective config', { config: redactConfig(config) });
-
-  // Taken from the first moment: a pod deleted while it starts must not die by the default handler and leave a
-  // spare recorder behind. Until the service runs, a signal is only remembered.
-  let early: NodeJS.Signals | undefined;
-  let onSignal = (signal: NodeJS.Signals) => {
-    early ??= signal;
-    log.info('signal during start-up: exiting once started', { signal });
-  };
-  for (const s of ['SIGTERM', 'SIGQUIT', 'SIGINT'] as const) process.on(s, (signal) => onSignal(signal));
 
   // A missing bucket or a wrong key is an operator's mistake to see at start-up, not after the first recording.
   if (config.storage && !isLocalStorage(config.storage)) {
