@@ -286,6 +286,30 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     near(t, 'webm', p.durationSec, activeMs);
   });
 
+  it('track egress keeps a file named after a hostile publisher identity inside local_output_dir', async () => {
+    const escape = `egress-e2e-escape-${randomBytes(4).toString('hex')}`;
+    // Unsanitised, "track/{publisher_identity}" would climb two levels, out of local_output_dir.
+    const outside = path.join(path.dirname(svc.outDir), `${escape}-audio.ogg`);
+    try {
+      const { room, audio } = await roomWithPublisher(`../../${escape}`);
+      const a = await client.startTrackEgress(
+        room,
+        new DirectFileOutput({ filepath: 'track/{publisher_identity}-{track_type}' }),
+        audio,
+      );
+      const ta = await active(a);
+      await delay(1_000);
+      const { end } = await stopAndWait(a, ta);
+      const file = end.fileResults[0]!;
+      assert.equal(file.location, path.join(svc.outDir, 'track', `___.._${escape}-audio.ogg`));
+      assert.equal(file.filename, `track/___.._${escape}-audio.ogg`);
+      assert.ok((await stat(file.location)).size > 0);
+      await assert.rejects(stat(outside), { code: 'ENOENT' }, 'nothing was written outside local_output_dir');
+    } finally {
+      await rm(outside, { force: true });
+    }
+  });
+
   it('track egress sends an audio track to a websocket as raw PCM', async (t) => {
     const { room, audio } = await roomWithPublisher();
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import {
   EgressError,
   errors,
-  expandTrackPlaceholders,
+  fillTrackPath,
   type RecordingPlan,
   type SdkSourcePlan,
   type UploadPlan,
@@ -178,12 +178,25 @@ export class SdkRecording extends RecordingLifecycle {
       trackType: kind,
       ...(info ? { publisherIdentity: info.identity, trackSource: info.source } : {}),
     };
-    const name = <T extends { filename: string; destination: string; upload?: UploadPlan }>(o: T): T => ({
-      ...o,
-      filename: expandTrackPlaceholders(o.filename, names),
-      destination: expandTrackPlaceholders(o.destination, names),
-      ...(o.upload ? { upload: { ...o.upload, key: expandTrackPlaceholders(o.upload.key, names) } } : {}),
-    });
+    // Filled and confined again by the planner's own rules, to the roots it used.
+    const roots = plan.outputRoots;
+    const fill = (filename: string) => {
+      if (!roots) throw errors.internal('the plan has no output roots to name the track file within');
+      try {
+        return fillTrackPath(filename, names, roots, 'track.file.filepath');
+      } catch (err) {
+        throw errors.failedPrecondition(`track ${trackId} cannot name its file: ${errors.from(err).message}`);
+      }
+    };
+    const name = <T extends { filename: string; destination: string; upload?: UploadPlan }>(o: T): T => {
+      const r = fill(o.filename);
+      return {
+        ...o,
+        filename: r.filename,
+        destination: r.destination,
+        ...(o.upload ? { upload: { ...o.upload, key: r.key } } : {}),
+      };
+    };
     // The kind picks the file: the audio one as planned, or its video variant.
     const planned = plan.outputs.file;
     const chosen =

@@ -2,6 +2,7 @@ export * from './errors.js';
 export * from './egress/plan.js';
 export * from './egress/encoding.js';
 export * from './egress/filename.js';
+export * from './egress/safe-path.js';
 export * from './egress/request-plan.js';
 export { redactUrlToken } from './egress/http-url.js';
 export * from './egress/outputs-plan.js';

@@ -194,6 +194,7 @@ export class Supervisor implements MetricsSource {
       ...(sdkRoom ? { sdkRoom } : {}),
       tmpRoot: config.tmp_dir,
       localOutputDir: config.local_output_dir,
+      logDir: config.log_dir,
       chrome: {
         executablePath: config.chromium_path,
         sandbox: config.enable_chrome_sandbox,

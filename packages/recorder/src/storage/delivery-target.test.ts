@@ -58,6 +58,17 @@ test('prefix is a folder joined with one slash', () => {
   assert.equal(applyPrefix('rec', 'x/a.mp4'), 'rec/x/a.mp4');
 });
 
+test('a key cannot leave its prefix: ".." (also behind backslashes or percent-encoded) is refused', () => {
+  assert.equal(applyPrefix('rec', '//x/./a.mp4'), 'rec/x/a.mp4');
+  for (const key of ['../a.mp4', 'x/../../a.mp4', 'x\\..\\..\\a.mp4', 'x/%2E%2e/a.mp4', 'a\nb.mp4']) {
+    assert.throws(
+      () => applyPrefix('rec', key),
+      (err: unknown) => err instanceof EgressError && err.code === 'invalid_argument',
+      key,
+    );
+  }
+});
+
 test('the primary takes the file under its prefix; the local file stays for the caller', async () => {
   const target = DeliveryTarget.create(s3Storage(bucket, { prefix: 'rooms/' }), undefined, testBackendEnv(dir));
   assert.deepEqual(await target.verify(), []);

@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { EgressError, isLocalStorage, type StorageConfig } from '@egress/shared';
+import { EgressError, isLocalStorage, safeObjectKey, type StorageConfig } from '@egress/shared';
 import { StorageBackendError, describeError, type StorageBackend } from './backend.js';
 import { DeliveryError } from './delivery-error.js';
 
@@ -33,9 +33,9 @@ interface Target {
   config: StorageConfig;
 }
 
-/** `prefix` is a folder: joined with "/" unless it already ends with one. */
+/** `prefix` is a folder: joined with "/" unless it already ends with one; the key is refused if it would leave it. */
 export function applyPrefix(prefix: string, key: string): string {
-  const k = key.replace(/^\/+/, '');
+  const k = safeObjectKey(key);
   if (!prefix) return k;
   return prefix.endsWith('/') ? `${prefix}${k}` : `${prefix}/${k}`;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expandFilepath, expandTrackPlaceholders, timeStamp, utcStamp } from './filename.js';
+import { expandFilepath, expandTrackPlaceholders, resolveFilepath, timeStamp, utcStamp } from './filename.js';
 
 const now = new Date(Date.UTC(2026, 10, 26, 9, 5, 7, 42));
 const ctx = { roomName: 'my-room', roomId: 'RM_1', identifier: 'web', now };
@@ -16,10 +16,13 @@ test('placeholders expand and the extension is added or replaced', () => {
   assert.equal(expandFilepath('keep.name', '.mp4', ctx), 'keep.name.mp4');
 });
 
-test('empty and directory paths get a generated name; ../ is stripped', () => {
+test('empty and directory paths get a generated name; ../ is refused, naming the field', () => {
   assert.equal(expandFilepath('', '.mp4', ctx), 'web-2026-11-26T090507.mp4');
   assert.equal(expandFilepath('out/', '.mp4', ctx), 'out/web-2026-11-26T090507.mp4');
-  assert.equal(expandFilepath('../../x.mp4', '.mp4', ctx), 'x.mp4');
+  assert.throws(
+    () => resolveFilepath('../../x.mp4', '.mp4', ctx, { localOutputDir: '/srv/out' }, 'web.file_outputs[0].filepath'),
+    /^EgressError: web\.file_outputs\[0\]\.filepath: must not contain a "\.\." segment \(got "\.\.\/\.\.\/x\.mp4"\)/,
+  );
 });
 
 test('SDK placeholders are filled as they become known; the rest stay for later', () => {

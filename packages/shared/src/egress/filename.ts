@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { confinePath, sanitizeValue, type OutputRoots, type ResolvedPath } from './safe-path.js';
 
 /** Values for upstream's filename placeholders. */
 export interface FilenameContext {
@@ -20,14 +21,25 @@ export interface TrackNames {
   trackSource?: string;
 }
 
-/** Fills the SDK placeholders that are known; the others stay for when they are. */
+/** Fills the SDK placeholders that are known, with sanitised values; the others stay for when they are. */
 export function expandTrackPlaceholders(p: string, t: TrackNames): string {
   let out = p;
-  if (t.publisherIdentity !== undefined) out = out.replaceAll('{publisher_identity}', t.publisherIdentity);
-  if (t.trackId !== undefined) out = out.replaceAll('{track_id}', t.trackId);
-  if (t.trackType !== undefined) out = out.replaceAll('{track_type}', t.trackType);
-  if (t.trackSource !== undefined) out = out.replaceAll('{track_source}', t.trackSource);
+  const fill = (name: string, value: string | undefined) => {
+    if (value !== undefined) out = out.replaceAll(name, sanitizeValue(value));
+  };
+  fill('{publisher_identity}', t.publisherIdentity);
+  fill('{track_id}', t.trackId);
+  fill('{track_type}', t.trackType);
+  fill('{track_source}', t.trackSource);
   return out;
+}
+
+/**
+ * The recorder's late fill, once the track is known: the planned name's remaining placeholders filled and the
+ * result confined again to the same roots. Throws invalid_argument naming `at` when it would not stay inside.
+ */
+export function fillTrackPath(planned: string, t: TrackNames, roots: OutputRoots, at: string): ResolvedPath {
+  return confinePath(expandTrackPlaceholders(planned, t), roots, at, planned);
 }
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -49,20 +61,33 @@ export function utcStamp(d: Date): string {
 const KNOWN_EXTENSIONS = ['.mp4', '.ogg', '.mp3', '.webm', '.ivf', '.m3u8', '.ts', '.txt', '.raw', '.jpeg', '.jpg'];
 
 /**
- * Expands placeholders and fixes the extension. An empty path or a directory path (trailing "/") gets
- * `<identifier>-<time><ext>`; leading "../" segments are dropped so a request cannot climb out of its root.
+ * Expands placeholders (values sanitised) and fixes the extension. An empty path or a directory path (trailing
+ * "/") gets `<identifier>-<time><ext>`.
  */
 export function expandFilepath(raw: string, ext: string, ctx: FilenameContext): string {
   let p = expandTrackPlaceholders(raw, ctx.track ?? {})
-    .replaceAll('{room_name}', ctx.roomName)
-    .replaceAll('{room_id}', ctx.roomId)
+    .replaceAll('{room_name}', sanitizeValue(ctx.roomName))
+    .replaceAll('{room_id}', sanitizeValue(ctx.roomId))
     .replaceAll('{time}', timeStamp(ctx.now))
     .replaceAll('{utc}', utcStamp(ctx.now));
-  if (p === '' || p.endsWith('/')) p += `${ctx.identifier}-${timeStamp(ctx.now)}${ext}`;
-  while (p.startsWith('../')) p = p.slice(3);
+  if (p === '' || p.endsWith('/')) p += `${sanitizeValue(ctx.identifier)}-${timeStamp(ctx.now)}${ext}`;
   const current = path.extname(p);
   if (current !== ext) {
     p = KNOWN_EXTENSIONS.includes(current.toLowerCase()) ? p.slice(0, -current.length) + ext : p + ext;
   }
   return p;
+}
+
+/**
+ * A request path (`at` names its field) filled, normalised and confined to the roots; throws invalid_argument
+ * naming the field and the value for one that would leave them.
+ */
+export function resolveFilepath(
+  raw: string,
+  ext: string,
+  ctx: FilenameContext,
+  roots: OutputRoots,
+  at: string,
+): ResolvedPath {
+  return confinePath(expandFilepath(raw, ext, ctx), roots, at, raw);
 }

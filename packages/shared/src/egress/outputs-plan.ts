@@ -18,7 +18,8 @@ import {
   type StreamOutput,
 } from '@livekit/protocol';
 import { errors } from '../errors.js';
-import { expandFilepath, type FilenameContext } from './filename.js';
+import { resolveFilepath, type FilenameContext } from './filename.js';
+import type { OutputRoots } from './safe-path.js';
 import type {
   FileOutputPlan,
   FileType,
@@ -47,7 +48,8 @@ export type RequestOutput = (
 export type OutputsSource = { audioOnly: boolean };
 
 export interface OutputsContext {
-  localOutputDir: string;
+  /** Where local outputs may go, and where they may not. */
+  roots: OutputRoots;
   filename: FilenameContext;
   /** The config's storage defaults; absent means local disk for every output without its own upload. */
   storage?: StorageDefaults;
@@ -132,10 +134,6 @@ function fileTypeOf(f: EncodedFileOutput | FileOutput, source: OutputsSource, at
   return type;
 }
 
-function noNul(value: string, at: string): void {
-  if (value.includes('\0')) throw errors.invalidArgument(at, value, 'contains a NUL byte');
-}
-
 function filePlan(
   o: Extract<RequestOutput, { kind: 'file' }>,
   source: OutputsSource,
@@ -143,13 +141,12 @@ function filePlan(
 ): FileOutputPlan {
   const { value: f, at } = o;
   const fileType = fileTypeOf(f, source, at);
-  noNul(f.filepath, `${at}.filepath`);
-  const rel = expandFilepath(f.filepath, `.${fileType}`, ctx.filename);
-  const upload = uploadOf(o, 'output' in f ? f.output : undefined, rel, ctx);
+  const r = resolveFilepath(f.filepath, `.${fileType}`, ctx.filename, ctx.roots, `${at}.filepath`);
+  const upload = uploadOf(o, 'output' in f ? f.output : undefined, r.key, ctx);
   return {
     fileType,
-    filename: rel,
-    destination: path.resolve(ctx.localOutputDir, rel),
+    filename: r.filename,
+    destination: r.destination,
     manifest: !f.disableManifest,
     ...(upload ? { upload } : {}),
   };
@@ -190,7 +187,6 @@ function segmentsPlan(o: Extract<RequestOutput, { kind: 'segments' }>, ctx: Outp
   ) {
     throw errors.invalidArgument(`${at}.protocol`, s.protocol, 'only HLS is supported');
   }
-  for (const k of ['filenamePrefix', 'playlistName', 'livePlaylistName'] as const) noNul(s[k], `${at}.${k}`);
   if (!Number.isInteger(s.segmentDuration) || s.segmentDuration < 0 || s.segmentDuration > 600) {
     throw errors.invalidArgument(`${at}.segment_duration`, s.segmentDuration, 'must be 0 (4 s) to 600 seconds');
   }
@@ -198,16 +194,16 @@ function segmentsPlan(o: Extract<RequestOutput, { kind: 'segments' }>, ctx: Outp
     throw errors.invalidArgument(`${at}.filename_suffix`, s.filenameSuffix, 'must be INDEX or TIMESTAMP');
   }
   // Upstream: the playlist defaults to the prefix's name; both live in the prefix's directory.
-  const prefixPath = expandFilepath(s.filenamePrefix || s.playlistName, '.m3u8', ctx.filename);
-  const dir = path.resolve(ctx.localOutputDir, path.dirname(prefixPath));
-  const prefix = path.basename(prefixPath, '.m3u8');
-  const upload = uploadOf(o, s.output, path.dirname(prefixPath), ctx);
+  const prefixField = s.filenamePrefix ? `${at}.filename_prefix` : `${at}.playlist_name`;
+  const prefixPath = resolveFilepath(s.filenamePrefix || s.playlistName, '.m3u8', ctx.filename, ctx.roots, prefixField);
+  const prefix = path.basename(prefixPath.key, '.m3u8');
+  const upload = uploadOf(o, s.output, path.posix.dirname(prefixPath.key), ctx);
   const playlistName = s.playlistName
-    ? playlistFile(s.playlistName, prefixPath, `${at}.playlist_name`, ctx)
+    ? playlistFile(s.playlistName, prefixPath.key, `${at}.playlist_name`, ctx)
     : `${prefix}.m3u8`;
   const plan: SegmentsOutputPlan = {
-    dir,
-    storageDir: path.dirname(prefixPath),
+    dir: path.dirname(prefixPath.destination),
+    storageDir: path.posix.dirname(prefixPath.filename),
     filenamePrefix: prefix,
     playlistName,
     segmentDurationSec: s.segmentDuration || 4,
@@ -216,7 +212,7 @@ function segmentsPlan(o: Extract<RequestOutput, { kind: 'segments' }>, ctx: Outp
     ...(upload ? { upload } : {}),
   };
   if (s.livePlaylistName) {
-    const live = playlistFile(s.livePlaylistName, prefixPath, `${at}.live_playlist_name`, ctx);
+    const live = playlistFile(s.livePlaylistName, prefixPath.key, `${at}.live_playlist_name`, ctx);
     if (live === playlistName) {
       throw errors.invalidArgument(`${at}.live_playlist_name`, s.livePlaylistName, 'must differ from playlist_name');
     }
@@ -226,12 +222,12 @@ function segmentsPlan(o: Extract<RequestOutput, { kind: 'segments' }>, ctx: Outp
 }
 
 /** A playlist's file name; it may repeat the prefix's directory (upstream requires the same one), nothing else. */
-function playlistFile(raw: string, prefixPath: string, at: string, ctx: OutputsContext): string {
-  const expanded = expandFilepath(raw, '.m3u8', ctx.filename);
-  if (raw.includes('/') && path.dirname(expanded) !== path.dirname(prefixPath)) {
+function playlistFile(raw: string, prefixKey: string, at: string, ctx: OutputsContext): string {
+  const { key } = resolveFilepath(raw, '.m3u8', ctx.filename, ctx.roots, at);
+  if (raw.includes('/') && path.posix.dirname(key) !== path.posix.dirname(prefixKey)) {
     throw errors.invalidArgument(at, raw, 'must be in the same directory as filename_prefix');
   }
-  return path.basename(expanded);
+  return path.posix.basename(key);
 }
 
 const IMAGE_SUFFIX: Record<ImageFileSuffix, ImageOutputPlan['suffix']> = {
@@ -245,7 +241,6 @@ function imagesPlan(req: Extract<RequestOutput, { kind: 'images' }>, ctx: Output
   if (o.imageCodec !== ImageCodec.IC_DEFAULT && o.imageCodec !== ImageCodec.IC_JPEG) {
     throw errors.invalidArgument(`${at}.image_codec`, o.imageCodec, 'only JPEG is supported');
   }
-  noNul(o.filenamePrefix, `${at}.filename_prefix`);
   if (!Number.isInteger(o.captureInterval) || o.captureInterval < 0 || o.captureInterval > 86_400) {
     throw errors.invalidArgument(`${at}.capture_interval`, o.captureInterval, 'must be 0 (10 s) to 86400 seconds');
   }
@@ -258,12 +253,12 @@ function imagesPlan(req: Extract<RequestOutput, { kind: 'images' }>, ctx: Output
   };
   const suffix = IMAGE_SUFFIX[o.filenameSuffix];
   if (!suffix) throw errors.invalidArgument(`${at}.filename_suffix`, o.filenameSuffix, 'unknown suffix');
-  const prefixPath = expandFilepath(o.filenamePrefix, '.jpeg', ctx.filename);
-  const upload = uploadOf(req, o.output, path.dirname(prefixPath), ctx);
+  const prefixPath = resolveFilepath(o.filenamePrefix, '.jpeg', ctx.filename, ctx.roots, `${at}.filename_prefix`);
+  const upload = uploadOf(req, o.output, path.posix.dirname(prefixPath.key), ctx);
   return {
-    dir: path.resolve(ctx.localOutputDir, path.dirname(prefixPath)),
-    storageDir: path.dirname(prefixPath),
-    filenamePrefix: path.basename(prefixPath, '.jpeg'),
+    dir: path.dirname(prefixPath.destination),
+    storageDir: path.posix.dirname(prefixPath.filename),
+    filenamePrefix: path.posix.basename(prefixPath.key, '.jpeg'),
     captureIntervalSec: o.captureInterval || 10,
     // 0: the capture size, filled in once the encoding is known.
     width: size('width', o.width, 0),

@@ -1,4 +1,5 @@
 import type { StorageConfig } from '../config/schema.js';
+import type { OutputRoots } from './safe-path.js';
 
 /**
  * A RecordingPlan is a validated, protobuf-free description of one recording. The supervisor builds it
@@ -221,6 +222,8 @@ export interface RecordingPlan {
   outputs: OutputsPlan;
   /** Per-egress scratch directory, owned by this recording and removed when it ends. */
   tmpDir: string;
+  /** The roots the planner confined every output path to; names filled in later are confined to them too. */
+  outputRoots?: OutputRoots;
   /** Config session_limits that apply to this recording's outputs; absent or 0 means none. */
   limits?: SessionLimitsPlan;
   chrome: ChromePlan;

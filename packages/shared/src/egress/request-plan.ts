@@ -42,6 +42,8 @@ export interface StartRequestLike {
 export interface PlanContext {
   tmpRoot: string;
   localOutputDir: string;
+  /** Config `log_dir`: no output may be written inside it. */
+  logDir?: string;
   chrome: ChromePlan;
   now?: Date;
   /** Config session_limits (ms and bytes; 0 = none). */
@@ -79,9 +81,15 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
   const limits = Object.fromEntries(
     Object.entries(ctx.limits ?? {}).filter(([, v]) => typeof v === 'number' && v > 0),
   ) as SessionLimitsPlan;
+  const roots = {
+    localOutputDir: ctx.localOutputDir,
+    tmpDir: ctx.tmpRoot,
+    ...(ctx.logDir ? { logDir: ctx.logDir } : {}),
+  };
   const base = {
     egressId: req.egressId,
     tmpDir: path.join(ctx.tmpRoot, req.egressId),
+    outputRoots: roots,
     chrome: ctx.chrome,
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
   };
@@ -92,7 +100,6 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
     const plan = planSdkRequest(req, {
       base,
       filename,
-      localOutputDir: ctx.localOutputDir,
       ...(ctx.storage ? { storage: ctx.storage } : {}),
       ...(ctx.sdkRoom ? { room: ctx.sdkRoom } : {}),
     });
@@ -101,7 +108,7 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;
     const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');
-    const outputs = planOutputs(legacyOutputs(web, 'web'), source, 'web.outputs', { ...ctx, filename });
+    const outputs = planOutputs(legacyOutputs(web, 'web'), source, 'web.outputs', { ...ctx, roots, filename });
     const encoding = encodingFromRequest(web.options, 'web', outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
@@ -110,7 +117,12 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
     const source = await unifiedSource(eg, req, ctx);
     const list = unifiedOutputs(eg);
     const requestUpload = unifiedUpload(eg);
-    const outputs = planOutputs(list, source, 'egress.outputs', { ...ctx, filename, ...requestUpload });
+    const outputs = planOutputs(list, source, 'egress.outputs', {
+      ...ctx,
+      roots,
+      filename,
+      ...requestUpload,
+    });
     const encoding = encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
@@ -119,6 +131,7 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
     const source = await templateSource(rc, req, ctx, 'room_composite');
     const outputs = planOutputs(legacyOutputs(rc, 'room_composite'), source, 'room_composite.outputs', {
       ...ctx,
+      roots,
       filename,
     });
     const encoding = encodingFromRequest(rc.options, 'room_composite', outputs.file?.fileType);

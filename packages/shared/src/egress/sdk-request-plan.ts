@@ -4,7 +4,6 @@
  * planning (sdkRoomContext), so planning itself stays synchronous like the web path's.
  */
 import { isLocalStorage, resolveOutputStorage, type StorageDefaults } from './storage-request.js';
-import path from 'node:path';
 import {
   type AudioRoute,
   type DirectFileOutput,
@@ -21,7 +20,8 @@ import {
 import { errors } from '../errors.js';
 import { audioChannelName, participantKindName } from './audio-routes.js';
 import { encodingFromRequest } from './encoding.js';
-import { expandFilepath, type FilenameContext } from './filename.js';
+import { resolveFilepath, type FilenameContext } from './filename.js';
+import { sanitizeValue, type OutputRoots } from './safe-path.js';
 import { planOutputs, unifiedOutputs, unifiedUpload, type RequestOutput } from './outputs-plan.js';
 import type {
   EncodingPlan,
@@ -49,9 +49,8 @@ interface SdkRequestLike {
 
 /** What the common planner has already worked out for every request. */
 export interface SdkPlanBase {
-  base: Pick<RecordingPlan, 'egressId' | 'tmpDir' | 'chrome' | 'limits'>;
+  base: Pick<RecordingPlan, 'egressId' | 'tmpDir' | 'chrome' | 'limits'> & { outputRoots: OutputRoots };
   filename: FilenameContext;
-  localOutputDir: string;
   room?: SdkRoomContext;
   /** Config storage defaults: outputs without their own upload go there. */
   storage?: StorageDefaults;
@@ -116,7 +115,7 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
     throw errors.invalidArgument('ws_url', p.room.wsUrl, 'must be a ws(s):// URL');
   const room = { kind: 'sdk' as const, roomName, wsUrl: p.room.wsUrl, token: p.room.token };
   const filename: FilenameContext = { ...p.filename, roomName, identifier: p.filename.roomName || roomName };
-  const ctx = { localOutputDir: p.localOutputDir, filename, ...(p.storage ? { storage: p.storage } : {}) };
+  const ctx = { roots: p.base.outputRoots, filename, ...(p.storage ? { storage: p.storage } : {}) };
   switch (r.case) {
     case 'participant': {
       const v = r.value as ParticipantEgressRequest;
@@ -252,19 +251,18 @@ function trackPlan(
   if (v.output.case !== 'file')
     throw errors.invalidArgument('track.output', '(none)', 'a file or a websocket_url is required');
   const f: DirectFileOutput = v.output.value;
-  if (f.filepath.includes('\0')) throw errors.invalidArgument('track.file.filepath', f.filepath, 'contains a NUL byte');
   // Its own upload (s3, gcp, azure), else the config's storage, else local disk, as for every other file.
   const storage = resolveOutputStorage(
     { outputField: 'track.file', ...(f.output.case ? { output: f.output, outputUploadField: 'track.file' } : {}) },
     p.storage ?? { disallow_local_storage: false },
   );
   // The name defaults to the track id; the publisher, kind and source are filled in once the track is found.
-  const raw = f.filepath.replaceAll('{track_id}', v.trackId);
+  const raw = f.filepath.replaceAll('{track_id}', sanitizeValue(v.trackId));
   const named = { ...filename, identifier: v.trackId, track: { trackId: v.trackId } };
   const file = (fileType: FileType) => {
-    const rel = expandFilepath(raw, `.${fileType}`, named);
-    const upload = isLocalStorage(storage) ? undefined : { storage, key: rel };
-    return { fileType, filename: rel, destination: path.resolve(p.localOutputDir, rel), ...(upload ? { upload } : {}) };
+    const r = resolveFilepath(raw, `.${fileType}`, named, p.base.outputRoots, 'track.file.filepath');
+    const upload = isLocalStorage(storage) ? undefined : { storage, key: r.key };
+    return { fileType, filename: r.filename, destination: r.destination, ...(upload ? { upload } : {}) };
   };
   return {
     ...p.base,
