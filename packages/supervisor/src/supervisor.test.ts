@@ -156,6 +156,22 @@ describe('supervisor over psrpc', () => {
     await until('COMPLETE', () => terminal('EG_dup'));
   });
 
+  test('two concurrent starts of one egress id: one wins, the other is already_exists, the winner stops', async () => {
+    const results = await Promise.allSettled([start(startReq('EG_race')), start(startReq('EG_race'))]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(won.length, 1, `results: ${results.map((r) => r.status).join(', ')}`);
+    assert.ok(
+      lost[0]?.reason instanceof EgressError && lost[0].reason.code === 'already_exists',
+      String(lost[0]?.reason),
+    );
+    await until('ACTIVE', () => statuses('EG_race').includes('UpdateEgress:EGRESS_ACTIVE') || undefined);
+    const stopped = await stop('EG_race');
+    assert.equal(stopped.status, EgressStatus.EGRESS_ENDING);
+    await until('COMPLETE', () => terminal('EG_race'));
+    await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
+  });
+
   test('a bad request is invalid_argument naming the field, and nothing is started', async () => {
     await assert.rejects(start(startReq('EG_bad', 'ftp://x/')), (e: unknown) => {
       assert.ok(e instanceof EgressError);

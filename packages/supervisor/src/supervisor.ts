@@ -59,6 +59,8 @@ export type ShutdownMode = 'drain' | 'finalize';
 export class Supervisor implements MetricsSource {
   readonly nodeId: string;
   private readonly active = new Map<string, ActiveEgress>();
+  /** Egress ids between the duplicate check and `active.set`, so a concurrent duplicate is refused. */
+  private readonly starting = new Set<string>();
   private readonly bus: RedisBus;
   private readonly internal: PsrpcServer;
   private readonly handler: PsrpcServer;
@@ -181,9 +183,19 @@ export class Supervisor implements MetricsSource {
   }
 
   private async startEgress(req: RpcStartEgressRequest): Promise<EgressInfo> {
-    const { config, log } = this.opts;
     if (this.draining) throw errors.unavailable('server is shutting down');
-    if (this.active.has(req.egressId)) throw errors.alreadyExists('egress');
+    // Reserved before the first await: a second request with this id must not pass the check meanwhile.
+    if (this.active.has(req.egressId) || this.starting.has(req.egressId)) throw errors.alreadyExists('egress');
+    this.starting.add(req.egressId);
+    try {
+      return await this.startReserved(req);
+    } finally {
+      this.starting.delete(req.egressId);
+    }
+  }
+
+  private async startReserved(req: RpcStartEgressRequest): Promise<EgressInfo> {
+    const { config, log } = this.opts;
     // Requests recorded with the SDK join the room with a recorder token minted here.
     const sdkRoom = await sdkRoomContext(req, {
       apiKey: config.api_key,
