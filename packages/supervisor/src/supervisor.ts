@@ -25,6 +25,7 @@ import {
 import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
 import { countPulseSinks, type HandlerResult, type MetricsSource } from './http/metrics.js';
+import { sharedResult } from './http/shared-result.js';
 import { Capacity, type RequestKind } from './pool/capacity.js';
 import { roomCompositeKind } from './pool/room-composite-kind.js';
 import { OverloadWatch } from './pool/overload-watch.js';
@@ -393,9 +394,8 @@ export class Supervisor implements MetricsSource {
     return this.cpu.totalRssBytes() + process.memoryUsage.rss();
   }
 
-  pulseSinks(): Promise<number> {
-    return countPulseSinks();
-  }
+  // Each count is a pactl process and PulseAudio client: scrapes share one run per 1.5 s.
+  readonly pulseSinks = sharedResult(() => countPulseSinks(), 1500);
 
   /** Every live recorder's own metrics; one that does not answer within 1 s is left out of this scrape. */
   async childMetrics(): Promise<string[]> {
