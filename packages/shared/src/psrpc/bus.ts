@@ -26,6 +26,10 @@ export type BusErrorReporter = (err: unknown, context: string) => void;
 const DEFAULT_PORT = 6379;
 // psrpc's lock lifetime: long enough that every process has seen the message before the key expires.
 const LOCK_SECONDS = 5;
+/** Largest payload decoded: EgressInfo and start requests are kilobytes; more is a hostile or broken publisher. */
+export const MAX_BUS_PAYLOAD_BYTES = 1024 * 1024;
+/** An oversized-payload flood is reported on its first drop and then once per this many. */
+const OVERSIZED_REPORT_EVERY = 100;
 
 /** Splits `host:port`, `[v6]:port` or a bare host into ioredis `host`/`port`. */
 export function parseRedisAddress(address: string): { host: string; port: number } {
@@ -61,6 +65,7 @@ export class RedisBus {
   private readonly commands: Redis;
   private readonly subscriptions = new Map<string, Subscription>();
   private closed = false;
+  private oversized = 0;
 
   constructor(
     options: RedisOptions,
@@ -148,6 +153,13 @@ export class RedisBus {
     const channel = channelName.toString();
     const sub = this.subscriptions.get(channel);
     if (!sub) return;
+    if (payload.length > MAX_BUS_PAYLOAD_BYTES) {
+      if (this.oversized++ % OVERSIZED_REPORT_EVERY === 0) {
+        const err = errors.invalidArgument('payload', `${payload.length} bytes`, `over ${MAX_BUS_PAYLOAD_BYTES} bytes`);
+        this.report(err, `dropped ${this.oversized} oversized message(s) on ${channel}`);
+      }
+      return;
+    }
     for (const handler of [...sub.handlers]) {
       // A handler failure must neither reach the ioredis event loop nor stop the other handlers.
       try {
