@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Empty } from '@bufbuild/protobuf';
-import { EgressInfo, EgressStatus, EncodedFileOutput, StopEgressRequest, WebEgressRequest } from '@livekit/protocol';
+import {
+  EgressInfo,
+  EgressStatus,
+  EncodedFileOutput,
+  StopEgressRequest,
+  StreamOutput,
+  WebEgressRequest,
+} from '@livekit/protocol';
 import { createLogger, EgressError, validateConfig } from '@egress/shared';
 import {
   ListActiveEgressRequest,
@@ -181,6 +188,22 @@ describe('supervisor over psrpc', () => {
     });
     assert.equal(existsSync(path.join(dir, 'tmp', 'EG_bad')), false);
     assert.deepEqual(statuses('EG_bad'), []);
+  });
+
+  test('more stream URLs than max_stream_urls (8) is invalid_argument naming the field, and nothing is started', async () => {
+    const urls = Array.from({ length: 9 }, (_, i) => `rtmp://127.0.0.1:1935/live/key${i}`);
+    const req = new RpcStartEgressRequest({
+      egressId: 'EG_streams',
+      request: {
+        case: 'web',
+        value: new WebEgressRequest({ url: 'http://127.0.0.1:9/', streamOutputs: [new StreamOutput({ urls })] }),
+      },
+    });
+    await assert.rejects(start(req), {
+      code: 'invalid_argument',
+      message: 'web.stream_outputs[0].urls: at most 8 per egress (max_stream_urls) (got "9 URLs")',
+    });
+    assert.deepEqual(statuses('EG_streams'), []);
   });
 
   test('a child that is never ready is killed and the start fails with a clear error', async () => {

@@ -3,6 +3,7 @@ import { Empty } from '@bufbuild/protobuf';
 import { EgressInfo, EgressSourceType, EgressStatus, StopEgressRequest, UpdateStreamRequest } from '@livekit/protocol';
 import {
   assertDestinationWritable,
+  assertStreamUrlCount,
   errors,
   planFromRequest,
   roomNameOf,
@@ -232,6 +233,9 @@ export class Supervisor implements MetricsSource {
         templateBase: config.template_base,
       },
     });
+    if (plan.outputs.stream) {
+      assertStreamUrlCount(plan.outputs.stream.urls.length, config.max_stream_urls, streamUrlsField(req));
+    }
     // An upload's local copy is only a fallback; a local file must be writable where it goes.
     if (plan.outputs.file && !plan.outputs.file.upload) {
       await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
@@ -260,6 +264,7 @@ export class Supervisor implements MetricsSource {
       },
       recorderEnv: this.recorderEnv,
       restarts: config.recorder_restarts,
+      maxStreamUrls: config.max_stream_urls,
       takeSpare: async () => this.spare?.take(),
       ...(this.opts.restartDelayMs ? { restartDelayMs: this.opts.restartDelayMs } : {}),
       ...(this.opts.recorderEntry ? { recorderEntry: this.opts.recorderEntry } : {}),
@@ -537,6 +542,16 @@ function kindOf(req: RpcStartEgressRequest): RequestKind {
     (r.case === 'web' && r.value.audioOnly) ||
     (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
   return audioOnly ? 'audio_web' : 'web';
+}
+
+/** The request's field holding its stream URLs, for errors. */
+function streamUrlsField(req: RpcStartEgressRequest): string {
+  const r = req.request;
+  if (r.case === 'egress')
+    return `egress.outputs[${r.value.outputs.findIndex((o) => o.config.case === 'stream')}].stream.urls`;
+  const field = (r.case ?? 'request').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const lists = (r.value as { streamOutputs?: unknown[] } | undefined)?.streamOutputs;
+  return lists?.length ? `${field}.stream_outputs[0].urls` : `${field}.stream.urls`;
 }
 
 function fileField(req: RpcStartEgressRequest): string {
