@@ -94,6 +94,10 @@ export class Supervisor implements MetricsSource {
     const { config, log } = opts;
     this.nodeId = config.node_id;
     this.topic = config.cluster_id ? [config.cluster_id] : [];
+    const hooks: PsrpcHooks = {
+      onBadInput: (bad) => log.warn('dropped bad message from the bus', { ...bad }),
+      onError: (err, context) => log.warn('psrpc error', { context, error: errors.from(err).message }),
+    };
     this.bus = new RedisBus(
       redisOptions({
         address: config.redis.address,
@@ -103,11 +107,8 @@ export class Supervisor implements MetricsSource {
         useTls: config.redis.use_tls,
       }),
       throttled((err, context) => log.warn('redis bus error', { context, error: errors.from(err).message })),
+      hooks.onBadInput,
     );
-    const hooks: PsrpcHooks = {
-      onBadInput: (bad) => log.warn('dropped bad message from the bus', { ...bad }),
-      onError: (err, context) => log.warn('psrpc error', { context, error: errors.from(err).message }),
-    };
     this.internal = new PsrpcServer(this.bus, 'EgressInternal', hooks);
     this.handler = new PsrpcServer(this.bus, 'EgressHandler', hooks);
     this.ioClient = PsrpcClient.create(this.bus, 'IOInfo', hooks);

@@ -6,6 +6,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { errors } from '../errors.js';
+import type { BadInput } from './reporting.js';
 
 /** Redis settings as livekit's `redis:` config block names them. */
 export interface RedisConfig {
@@ -70,6 +71,8 @@ export class RedisBus {
   constructor(
     options: RedisOptions,
     private readonly report: BusErrorReporter = () => {},
+    /** Receives payloads dropped unread (over {@link MAX_BUS_PAYLOAD_BYTES}): a sender's fault, not the bus's. */
+    private readonly onBadInput: (input: BadInput) => void = () => {},
   ) {
     this.subscriber = new Redis(options);
     this.commands = new Redis(options);
@@ -155,8 +158,11 @@ export class RedisBus {
     if (!sub) return;
     if (payload.length > MAX_BUS_PAYLOAD_BYTES) {
       if (this.oversized++ % OVERSIZED_REPORT_EVERY === 0) {
-        const err = errors.invalidArgument('payload', `${payload.length} bytes`, `over ${MAX_BUS_PAYLOAD_BYTES} bytes`);
-        this.report(err, `dropped ${this.oversized} oversized message(s) on ${channel}`);
+        this.onBadInput({
+          service: channel.split('|')[0] ?? '',
+          channel,
+          reason: `${payload.length} bytes, over the ${MAX_BUS_PAYLOAD_BYTES}-byte limit (${this.oversized} dropped so far)`,
+        });
       }
       return;
     }
