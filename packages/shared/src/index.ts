@@ -4,7 +4,7 @@ export * from './egress/encoding.js';
 export * from './egress/filename.js';
 export * from './egress/safe-path.js';
 export * from './egress/request-plan.js';
-export { redactUrlToken } from './egress/http-url.js';
+export { redactTokenParams, redactUrlToken } from './egress/http-url.js';
 export * from './egress/outputs-plan.js';
 export * from './egress/stream-url.js';
 export * from './egress/room-composite.js';

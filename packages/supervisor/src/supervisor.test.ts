@@ -10,7 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Empty } from '@bufbuild/protobuf';
-import { EgressInfo, EgressStatus, EncodedFileOutput, StopEgressRequest, WebEgressRequest } from '@livekit/protocol';
+import {
+  EgressInfo,
+  EgressStatus,
+  EncodedFileOutput,
+  StopEgressRequest,
+  StreamOutput,
+  WebEgressRequest,
+} from '@livekit/protocol';
 import { createLogger, EgressError, validateConfig } from '@egress/shared';
 import {
   ListActiveEgressRequest,
@@ -156,6 +163,22 @@ describe('supervisor over psrpc', () => {
     await until('COMPLETE', () => terminal('EG_dup'));
   });
 
+  test('two concurrent starts of one egress id: one wins, the other is already_exists, the winner stops', async () => {
+    const results = await Promise.allSettled([start(startReq('EG_race')), start(startReq('EG_race'))]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.equal(won.length, 1, `results: ${results.map((r) => r.status).join(', ')}`);
+    assert.ok(
+      lost[0]?.reason instanceof EgressError && lost[0].reason.code === 'already_exists',
+      String(lost[0]?.reason),
+    );
+    await until('ACTIVE', () => statuses('EG_race').includes('UpdateEgress:EGRESS_ACTIVE') || undefined);
+    const stopped = await stop('EG_race');
+    assert.equal(stopped.status, EgressStatus.EGRESS_ENDING);
+    await until('COMPLETE', () => terminal('EG_race'));
+    await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
+  });
+
   test('a bad request is invalid_argument naming the field, and nothing is started', async () => {
     await assert.rejects(start(startReq('EG_bad', 'ftp://x/')), (e: unknown) => {
       assert.ok(e instanceof EgressError);
@@ -165,6 +188,22 @@ describe('supervisor over psrpc', () => {
     });
     assert.equal(existsSync(path.join(dir, 'tmp', 'EG_bad')), false);
     assert.deepEqual(statuses('EG_bad'), []);
+  });
+
+  test('more stream URLs than max_stream_urls (8) is invalid_argument naming the field, and nothing is started', async () => {
+    const urls = Array.from({ length: 9 }, (_, i) => `rtmp://127.0.0.1:1935/live/key${i}`);
+    const req = new RpcStartEgressRequest({
+      egressId: 'EG_streams',
+      request: {
+        case: 'web',
+        value: new WebEgressRequest({ url: 'http://127.0.0.1:9/', streamOutputs: [new StreamOutput({ urls })] }),
+      },
+    });
+    await assert.rejects(start(req), {
+      code: 'invalid_argument',
+      message: 'web.stream_outputs[0].urls: at most 8 per egress (max_stream_urls) (got "9 URLs")',
+    });
+    assert.deepEqual(statuses('EG_streams'), []);
   });
 
   test('a child that is never ready is killed and the start fails with a clear error', async () => {

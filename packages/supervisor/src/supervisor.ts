@@ -3,6 +3,7 @@ import { Empty } from '@bufbuild/protobuf';
 import { EgressInfo, EgressSourceType, EgressStatus, StopEgressRequest, UpdateStreamRequest } from '@livekit/protocol';
 import {
   assertDestinationWritable,
+  assertStreamUrlCount,
   errors,
   planFromRequest,
   roomNameOf,
@@ -25,6 +26,7 @@ import {
 import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
 import { countPulseSinks, type HandlerResult, type MetricsSource } from './http/metrics.js';
+import { sharedResult } from './http/shared-result.js';
 import { Capacity, type RequestKind } from './pool/capacity.js';
 import { roomCompositeKind } from './pool/room-composite-kind.js';
 import { OverloadWatch } from './pool/overload-watch.js';
@@ -59,6 +61,8 @@ export type ShutdownMode = 'drain' | 'finalize';
 export class Supervisor implements MetricsSource {
   readonly nodeId: string;
   private readonly active = new Map<string, ActiveEgress>();
+  /** Egress ids between the duplicate check and `active.set`, so a concurrent duplicate is refused. */
+  private readonly starting = new Set<string>();
   private readonly bus: RedisBus;
   private readonly internal: PsrpcServer;
   private readonly handler: PsrpcServer;
@@ -90,6 +94,10 @@ export class Supervisor implements MetricsSource {
     const { config, log } = opts;
     this.nodeId = config.node_id;
     this.topic = config.cluster_id ? [config.cluster_id] : [];
+    const hooks: PsrpcHooks = {
+      onBadInput: (bad) => log.warn('dropped bad message from the bus', { ...bad }),
+      onError: (err, context) => log.warn('psrpc error', { context, error: errors.from(err).message }),
+    };
     this.bus = new RedisBus(
       redisOptions({
         address: config.redis.address,
@@ -99,11 +107,8 @@ export class Supervisor implements MetricsSource {
         useTls: config.redis.use_tls,
       }),
       throttled((err, context) => log.warn('redis bus error', { context, error: errors.from(err).message })),
+      hooks.onBadInput,
     );
-    const hooks: PsrpcHooks = {
-      onBadInput: (bad) => log.warn('dropped bad message from the bus', { ...bad }),
-      onError: (err, context) => log.warn('psrpc error', { context, error: errors.from(err).message }),
-    };
     this.internal = new PsrpcServer(this.bus, 'EgressInternal', hooks);
     this.handler = new PsrpcServer(this.bus, 'EgressHandler', hooks);
     this.ioClient = PsrpcClient.create(this.bus, 'IOInfo', hooks);
@@ -181,9 +186,19 @@ export class Supervisor implements MetricsSource {
   }
 
   private async startEgress(req: RpcStartEgressRequest): Promise<EgressInfo> {
-    const { config, log } = this.opts;
     if (this.draining) throw errors.unavailable('server is shutting down');
-    if (this.active.has(req.egressId)) throw errors.alreadyExists('egress');
+    // Reserved before the first await: a second request with this id must not pass the check meanwhile.
+    if (this.active.has(req.egressId) || this.starting.has(req.egressId)) throw errors.alreadyExists('egress');
+    this.starting.add(req.egressId);
+    try {
+      return await this.startReserved(req);
+    } finally {
+      this.starting.delete(req.egressId);
+    }
+  }
+
+  private async startReserved(req: RpcStartEgressRequest): Promise<EgressInfo> {
+    const { config, log } = this.opts;
     // Requests recorded with the SDK join the room with a recorder token minted here.
     const sdkRoom = await sdkRoomContext(req, {
       apiKey: config.api_key,
@@ -220,6 +235,9 @@ export class Supervisor implements MetricsSource {
         templateBase: config.template_base,
       },
     });
+    if (plan.outputs.stream) {
+      assertStreamUrlCount(plan.outputs.stream.urls.length, config.max_stream_urls, streamUrlsField(req));
+    }
     // An upload's local copy is only a fallback; a local file must be writable where it goes.
     if (plan.outputs.file && !plan.outputs.file.upload) {
       await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
@@ -248,6 +266,7 @@ export class Supervisor implements MetricsSource {
       },
       recorderEnv: this.recorderEnv,
       restarts: config.recorder_restarts,
+      maxStreamUrls: config.max_stream_urls,
       takeSpare: async () => this.spare?.take(),
       ...(this.opts.restartDelayMs ? { restartDelayMs: this.opts.restartDelayMs } : {}),
       ...(this.opts.recorderEntry ? { recorderEntry: this.opts.recorderEntry } : {}),
@@ -382,9 +401,8 @@ export class Supervisor implements MetricsSource {
     return this.cpu.totalRssBytes() + process.memoryUsage.rss();
   }
 
-  pulseSinks(): Promise<number> {
-    return countPulseSinks();
-  }
+  // Each count is a pactl process and PulseAudio client: scrapes share one run per 1.5 s.
+  readonly pulseSinks = sharedResult(() => countPulseSinks(), 1500);
 
   /** Every live recorder's own metrics; one that does not answer within 1 s is left out of this scrape. */
   async childMetrics(): Promise<string[]> {
@@ -526,6 +544,16 @@ function kindOf(req: RpcStartEgressRequest): RequestKind {
     (r.case === 'web' && r.value.audioOnly) ||
     (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
   return audioOnly ? 'audio_web' : 'web';
+}
+
+/** The request's field holding its stream URLs, for errors. */
+function streamUrlsField(req: RpcStartEgressRequest): string {
+  const r = req.request;
+  if (r.case === 'egress')
+    return `egress.outputs[${r.value.outputs.findIndex((o) => o.config.case === 'stream')}].stream.urls`;
+  const field = (r.case ?? 'request').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const lists = (r.value as { streamOutputs?: unknown[] } | undefined)?.streamOutputs;
+  return lists?.length ? `${field}.stream_outputs[0].urls` : `${field}.stream.urls`;
 }
 
 function fileField(req: RpcStartEgressRequest): string {

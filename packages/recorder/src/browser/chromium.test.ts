@@ -172,6 +172,44 @@ describe('Chromium', () => {
     }
   });
 
+  it('logs the page console without tokens, cut to length and bounded in rate', async () => {
+    const lines: string[] = [];
+    const chromium = await Chromium.launch({ ...opts(), log: (line) => lines.push(line) });
+    try {
+      await chromium.load(page.urlFor());
+      // Chromium's own console line for a failed WebSocket names the room URL with its access token.
+      await chromium.page.evaluate(() => {
+        new WebSocket('ws://127.0.0.1:9/rtc?access_token=secret-jwt&auto_subscribe=1');
+        console.error('request failed: http://127.0.0.1:9/?layout=grid&token=secret-jwt');
+      });
+      for (let i = 0; i < 100 && !lines.some((l) => l.includes('WebSocket')); i++) await delay(50);
+      assert.ok(
+        lines.some((l) => l.includes('ws://127.0.0.1:9/rtc?access_token=redacted')),
+        lines.join('\n'),
+      );
+      assert.ok(
+        lines.some((l) => l.includes('?layout=grid&token=redacted')),
+        lines.join('\n'),
+      );
+      assert.ok(!lines.some((l) => l.includes('secret-jwt')), lines.join('\n'));
+
+      const before = lines.length;
+      await chromium.page.evaluate(() => {
+        console.log('y'.repeat(10_000));
+        for (let i = 0; i < 2000; i++) console.log(`flood ${i}`);
+      });
+      for (let i = 0; i < 60 && !lines.some((l) => l.startsWith('dropped ')); i++) await delay(50);
+      const relayed = lines.slice(before);
+      // "console.log: " and 10000 y: 2048 characters kept, 7965 cut.
+      assert.ok(relayed[0]?.startsWith('console.log: yyy'), relayed[0]?.slice(0, 80));
+      assert.equal(relayed[0]?.slice(2048), '… [cut 7965 chars]');
+      assert.ok(relayed.length < 100, `${relayed.length} lines relayed of 2001`);
+      assert.match(relayed.at(-1) ?? '', /^dropped \d+ console lines/);
+    } finally {
+      await chromium.close();
+    }
+  });
+
   it('reports its own death as a disconnect', async () => {
     const o = opts();
     const chromium = await Chromium.launch(o);

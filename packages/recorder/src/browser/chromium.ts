@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { connect, type Browser, type ConnectionTransport, type ConsoleMessage, type Page } from 'puppeteer-core';
 import treeKill from 'tree-kill';
-import { EgressError, redactUrlToken, type ChromePlan } from '@egress/shared';
+import { EgressError, redactTokenParams, redactUrlToken, type ChromePlan } from '@egress/shared';
+import { consoleRelay } from './console-relay.js';
 import { delay, descendantsOf, describeExit, exitOf, isRunning, pidAlive, tailOutput } from '../media/process.js';
 
 /** Where and how Chromium runs. */
@@ -72,7 +73,7 @@ function watchErrorDiv(binding: string): void {
 
 /** An error text with the page URL in it as errors may show it: without a `token` query value. */
 export function redactPageToken(text: string, url: string): string {
-  return text.split(url).join(redactUrlToken(url));
+  return redactTokenParams(text.split(url).join(redactUrlToken(url)));
 }
 /** Chromium's command line (without the executable). Flags in `chrome.extraFlags` replace ours by name. */
 export function chromiumArgs(
@@ -167,6 +168,8 @@ class PipeTransport implements ConnectionTransport {
 export class Chromium extends EventEmitter<ChromiumEvents> {
   private closing: Promise<void> | undefined;
   private watchingErrors: Promise<void> | undefined;
+  /** The page's console and errors, bounded in rate and line length: the page must not flood the logs. */
+  private readonly pageLog: (line: string) => void;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -176,11 +179,14 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
     private readonly log: (line: string) => void,
   ) {
     super();
+    this.pageLog = consoleRelay(log);
     void exitOf(child).then((status) => {
       if (!this.closing) this.emit('disconnected', `Chromium exited unexpectedly (${describeExit(status)})`);
     });
     page.on('console', (message) => this.onConsole(message));
-    page.on('pageerror', (error) => log(`page error: ${error instanceof Error ? error.message : String(error)}`));
+    page.on('pageerror', (error) =>
+      this.pageLog(`page error: ${error instanceof Error ? error.message : String(error)}`),
+    );
     // A renderer crash leaves a sad tab on screen; upstream keeps recording it, we end (or restart) instead.
     page.on('error', (error) => {
       log(`page crashed: ${error.message}`);
@@ -195,7 +201,9 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
 
   /** Starts Chromium and attaches to its first tab; on failure nothing is left running. */
   static async launch(options: ChromiumOptions): Promise<Chromium> {
-    const log = options.log ?? (() => {});
+    const sink = options.log ?? (() => {});
+    // Any line from Chromium or the page may name a URL carrying the room token (a failed WebSocket, say).
+    const log = (line: string): void => sink(redactTokenParams(line));
     const timeoutMs = options.launchTimeoutMs ?? 15_000;
     // Chromium's singleton socket and shared-memory files go to TMPDIR; keep them inside the profile so
     // they disappear with it, even when Chromium is killed.
@@ -260,7 +268,8 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
       const div = document.querySelector('div.error');
       return div instanceof HTMLElement ? div.innerText.trim() : '';
     });
-    if (templateError) throw new EgressError('failed_precondition', `template error: ${templateError}`);
+    if (templateError)
+      throw new EgressError('failed_precondition', `template error: ${redactTokenParams(templateError)}`);
   }
 
   /** Installs the div.error watcher for every document this page will load; once. */
@@ -268,7 +277,7 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
     this.watchingErrors ??= (async () => {
       await this.page.exposeFunction(ERROR_DIV_BINDING, (text: string) => {
         this.log(`div.error: ${text}`);
-        if (!this.closing) this.emit('templateError', String(text));
+        if (!this.closing) this.emit('templateError', redactTokenParams(String(text)));
       });
       await this.page.evaluateOnNewDocument(watchErrorDiv, ERROR_DIV_BINDING);
     })();
@@ -299,7 +308,7 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
     const values = message.args().map((arg) => arg.remoteObject().value as unknown);
     if (values.includes(START_SIGNAL)) this.emit('startRecording');
     if (values.includes(END_SIGNAL)) this.emit('endRecording');
-    this.log(`console.${message.type()}: ${message.text()}`);
+    this.pageLog(`console.${message.type()}: ${message.text()}`);
   }
 }
 

@@ -219,6 +219,8 @@ export interface EgressConfig {
   log_dir: string;
   /** How many times a crashed recorder child is restarted before the egress fails. Default 2. */
   recorder_restarts: number;
+  /** Stream URLs one egress may send to at once (StartEgress and UpdateStream). Default 8. */
+  max_stream_urls: number;
   /** Chromium executable. Default `/usr/bin/chromium`. */
   chromium_path: string;
   /** This instance's node id (letters, digits, `_`, `-`). Default: generated `NE_` + 12 alphanumerics. */
@@ -228,6 +230,8 @@ export interface EgressConfig {
 export const DEFAULT_TEMPLATE_PORT = 7980;
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 export const DEFAULT_RECORDER_RESTARTS = 2;
+/** Each stream URL is one gst-launch sender with its own connection: 8 covers multistreaming to every platform. */
+export const DEFAULT_MAX_STREAM_URLS = 8;
 export const DEFAULT_TMP_SUBDIR = 'lk-egress';
 export const DEFAULT_LOG_SUBDIR = 'lk-egress-logs';
 

@@ -97,6 +97,7 @@ describe('defaults', () => {
     assert.equal(config.tmp_dir, join(tmpdir(), 'lk-egress'));
     assert.equal(config.local_output_dir, '/srv/egress');
     assert.equal(config.recorder_restarts, 2);
+    assert.equal(config.max_stream_urls, 8);
     assert.equal(config.chromium_path, '/usr/bin/chromium');
     assert.match(config.node_id, /^NE_[A-Za-z0-9]{12}$/);
     assert.notEqual(parse().config.node_id, config.node_id);
@@ -168,6 +169,7 @@ pulse_sink_reap_grace_sec: -1
 tmp_dir: scratch
 local_output_dir: /data/out
 recorder_restarts: 0
+max_stream_urls: 3
 chromium_path: /opt/chrome/chrome
 node_id: NE_fixed-1
 `);
@@ -205,6 +207,7 @@ node_id: NE_fixed-1
     assert.equal(config.tmp_dir, '/srv/egress/scratch');
     assert.equal(config.local_output_dir, '/data/out');
     assert.equal(config.recorder_restarts, 0);
+    assert.equal(config.max_stream_urls, 3);
     assert.equal(config.chromium_path, '/opt/chrome/chrome');
     assert.equal(config.node_id, 'NE_fixed-1');
   });
@@ -404,6 +407,7 @@ describe('errors', () => {
       /redis\.db: must be an integer >= 0 \(got -1\)/,
     );
     assertError('recorder_restarts: 1.5', 'recorder_restarts: must be an integer >= 0 (got 1.5)');
+    assertError('max_stream_urls: 0', 'max_stream_urls: must be an integer >= 1 (got 0)');
     assertError('logging:\n  level: verbose', 'logging.level: must be one of debug, info, warn, error (got "verbose")');
     assertError('logging: loud', 'logging: must be a mapping of keys to values (got "loud")');
     assertError('chrome_flags:\n  foo: [1]', 'chrome_flags.foo: must be a string, boolean or number (got a list)');

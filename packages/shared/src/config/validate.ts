@@ -7,6 +7,7 @@ import { Collector, isMapping, Section } from './reader.js';
 import {
   DEFAULT_CHROMIUM_PATH,
   DEFAULT_CPU_COST,
+  DEFAULT_MAX_STREAM_URLS,
   DEFAULT_RECORDER_RESTARTS,
   DEFAULT_TMP_SUBDIR,
   DEFAULT_LOG_SUBDIR,
@@ -316,6 +317,7 @@ export function validateConfig(obj: unknown, options: ValidateOptions = {}): Val
     local_output_dir: readDir(root, 'local_output_dir', resolvePath(cwd), cwd),
     log_dir: readDir(root, 'log_dir', joinPath(tmpdir(), DEFAULT_LOG_SUBDIR), cwd),
     recorder_restarts: root.num('recorder_restarts', DEFAULT_RECORDER_RESTARTS, { integer: true, min: 0 }),
+    max_stream_urls: root.num('max_stream_urls', DEFAULT_MAX_STREAM_URLS, { integer: true, min: 1 }),
     chromium_path: root.str('chromium_path') || DEFAULT_CHROMIUM_PATH,
     node_id: '',
   };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EgressError } from '../errors.js';
-import { assertHttpUrl, redactUrlToken } from './http-url.js';
+import { assertHttpUrl, redactTokenParams, redactUrlToken } from './http-url.js';
 
 test('only http(s) URLs pass, naming the field', () => {
   assertHttpUrl('https://example.test/x', 'web.url');
@@ -20,4 +20,18 @@ test('a token query value is redacted, everything else kept', () => {
   );
   assert.equal(redactUrlToken('https://example.test/page?x=1'), 'https://example.test/page?x=1');
   assert.equal(redactUrlToken('not a url'), 'not a url');
+});
+
+test('token and access_token query values are redacted anywhere in a line, raw or percent-encoded', () => {
+  assert.equal(
+    redactTokenParams(
+      "WebSocket connection to 'ws://127.0.0.1:7880/rtc?access_token=eyJa.b.c&auto_subscribe=1' failed",
+    ),
+    "WebSocket connection to 'ws://127.0.0.1:7880/rtc?access_token=redacted&auto_subscribe=1' failed",
+  );
+  assert.equal(
+    redactTokenParams('GET http://127.0.0.1:7980/?url=ws%3A%2F%2Fh%3Faccess_token%3DeyJx&token=eyJy net::ERR_FAILED'),
+    'GET http://127.0.0.1:7980/?url=ws%3A%2F%2Fh%3Faccess_token%3Dredacted&token=redacted net::ERR_FAILED',
+  );
+  assert.equal(redactTokenParams('my_token=keep ?tokens=keep'), 'my_token=keep ?tokens=keep');
 });

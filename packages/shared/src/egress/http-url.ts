@@ -25,3 +25,14 @@ export function redactUrlToken(url: string): string {
     return url;
   }
 }
+
+/** `token=` / `access_token=` query values, raw or percent-encoded inside another URL's query. */
+const TOKEN_PARAM = /((?:[?&]|%3F|%26)(?:access_)?token(?:=|%3D))[^&#\s"'<>]+/gi;
+
+/**
+ * Free text (a log line, an error) with every `token` and `access_token` query value replaced, wherever a
+ * URL in it came from: the page's own URL, the room's WebSocket URL the template opens, a failed request.
+ */
+export function redactTokenParams(text: string): string {
+  return text.replace(TOKEN_PARAM, '$1redacted');
+}

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EgressError } from '../errors.js';
-import { normalizeStreamUrl, redactSecret, redactStreamUrl, streamProtocolOf } from './stream-url.js';
+import {
+  assertStreamUrlCount,
+  normalizeStreamUrl,
+  redactSecret,
+  redactStreamUrl,
+  streamProtocolOf,
+} from './stream-url.js';
 
 test('redacts like upstream: first and last two characters kept', () => {
   assert.equal(redactSecret('stream'), '{st...am}');
@@ -45,5 +51,29 @@ test('validates and expands URLs, naming the field and redacting the value', () 
   assert.throws(
     () => normalizeStreamUrl('rtmp://h/topsecretkey', 'rtmp', 'f'),
     (e: unknown) => e instanceof Error && !e.message.includes('topsecretkey') && e.message.includes('{to...ey}'),
+  );
+});
+
+test('a URL over 2048 characters is refused naming the field and its length, not its text', () => {
+  const base = 'rtmp://127.0.0.1:1935/live/';
+  const ok = `${base}${'k'.repeat(2048 - base.length)}`;
+  assert.equal(normalizeStreamUrl(ok, 'rtmp', 'f'), ok);
+  assert.throws(
+    () => normalizeStreamUrl(`${ok}k`, 'rtmp', 'web.stream_outputs[0].urls[1]'),
+    (e: unknown) =>
+      e instanceof EgressError &&
+      e.code === 'invalid_argument' &&
+      e.message === 'web.stream_outputs[0].urls[1]: is longer than 2048 characters (got "2049 characters")',
+  );
+});
+
+test('more stream URLs than the cap is invalid_argument naming the field', () => {
+  assertStreamUrlCount(8, 8, 'f');
+  assert.throws(
+    () => assertStreamUrlCount(9, 8, 'web.stream_outputs[0].urls'),
+    (e: unknown) =>
+      e instanceof EgressError &&
+      e.code === 'invalid_argument' &&
+      e.message === 'web.stream_outputs[0].urls: at most 8 per egress (max_stream_urls) (got "9 URLs")',
   );
 });

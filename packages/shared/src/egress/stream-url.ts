@@ -6,6 +6,9 @@ import { errors } from '../errors.js';
 
 export type StreamProtocolName = 'rtmp' | 'srt';
 
+/** Longest stream URL taken: real ingest URLs with keys are a few hundred characters. */
+export const MAX_STREAM_URL_LENGTH = 2048;
+
 /** Query parameters of an SRT URL that carry secrets. */
 const SRT_SECRETS = ['streamid', 'passphrase'];
 
@@ -28,6 +31,13 @@ export function streamProtocolOf(url: string): StreamProtocolName | undefined {
  * RTMPS ingest). Throws invalid_argument naming `field` and the redacted URL.
  */
 export function normalizeStreamUrl(url: string, protocol: StreamProtocolName, field: string): string {
+  if (url.length > MAX_STREAM_URL_LENGTH) {
+    throw errors.invalidArgument(
+      field,
+      `${url.length} characters`,
+      `is longer than ${MAX_STREAM_URL_LENGTH} characters`,
+    );
+  }
   const shown = redactStreamUrl(url);
   const kind = streamProtocolOf(url);
   if (!kind) throw errors.invalidArgument(field, shown, 'must be an rtmp://, rtmps://, mux:// or srt:// URL');
@@ -63,6 +73,14 @@ export function normalizeStreamUrl(url: string, protocol: StreamProtocolName, fi
     throw errors.invalidArgument(field, shown, 'needs a port: srt://host:port');
   }
   return url;
+}
+
+/**
+ * Each stream URL is one gst-launch sender: an egress sending to more than `max` (config `max_stream_urls`)
+ * is refused, naming `field`.
+ */
+export function assertStreamUrlCount(count: number, max: number, field: string): void {
+  if (count > max) throw errors.invalidArgument(field, `${count} URLs`, `at most ${max} per egress (max_stream_urls)`);
 }
 
 /** The URL with its secrets replaced, for logs and StreamInfo.url. */

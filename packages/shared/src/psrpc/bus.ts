@@ -6,6 +6,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { errors } from '../errors.js';
+import type { BadInput } from './reporting.js';
 
 /** Redis settings as livekit's `redis:` config block names them. */
 export interface RedisConfig {
@@ -26,6 +27,10 @@ export type BusErrorReporter = (err: unknown, context: string) => void;
 const DEFAULT_PORT = 6379;
 // psrpc's lock lifetime: long enough that every process has seen the message before the key expires.
 const LOCK_SECONDS = 5;
+/** Largest payload decoded: EgressInfo and start requests are kilobytes; more is a hostile or broken publisher. */
+export const MAX_BUS_PAYLOAD_BYTES = 1024 * 1024;
+/** An oversized-payload flood is reported on its first drop and then once per this many. */
+const OVERSIZED_REPORT_EVERY = 100;
 
 /** Splits `host:port`, `[v6]:port` or a bare host into ioredis `host`/`port`. */
 export function parseRedisAddress(address: string): { host: string; port: number } {
@@ -61,10 +66,13 @@ export class RedisBus {
   private readonly commands: Redis;
   private readonly subscriptions = new Map<string, Subscription>();
   private closed = false;
+  private oversized = 0;
 
   constructor(
     options: RedisOptions,
     private readonly report: BusErrorReporter = () => {},
+    /** Receives payloads dropped unread (over {@link MAX_BUS_PAYLOAD_BYTES}): a sender's fault, not the bus's. */
+    private readonly onBadInput: (input: BadInput) => void = () => {},
   ) {
     this.subscriber = new Redis(options);
     this.commands = new Redis(options);
@@ -148,6 +156,16 @@ export class RedisBus {
     const channel = channelName.toString();
     const sub = this.subscriptions.get(channel);
     if (!sub) return;
+    if (payload.length > MAX_BUS_PAYLOAD_BYTES) {
+      if (this.oversized++ % OVERSIZED_REPORT_EVERY === 0) {
+        this.onBadInput({
+          service: channel.split('|')[0] ?? '',
+          channel,
+          reason: `${payload.length} bytes, over the ${MAX_BUS_PAYLOAD_BYTES}-byte limit (${this.oversized} dropped so far)`,
+        });
+      }
+      return;
+    }
     for (const handler of [...sub.handlers]) {
       // A handler failure must neither reach the ioredis event loop nor stop the other handlers.
       try {

@@ -33,11 +33,20 @@ describe('automatic recorder restarts', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function egress(id: string, mode: string, restarts: number, restartDelayMs = 10): ActiveEgress {
+  function egress(
+    id: string,
+    mode: string,
+    restarts: number,
+    restartDelayMs = 10,
+    streams?: { urls: string[]; max: number },
+  ): ActiveEgress {
     const plan = {
       egressId: id,
       tmpDir: path.join(dir, 'tmp', id),
-      outputs: { file: { fileType: 'mp4', filename: `${id}.mp4`, destination: path.join(dir, 'out', `${id}.mp4`) } },
+      outputs: {
+        file: { fileType: 'mp4', filename: `${id}.mp4`, destination: path.join(dir, 'out', `${id}.mp4`) },
+        ...(streams ? { stream: { protocol: 'rtmp', urls: streams.urls } } : {}),
+      },
     } as RecordingPlan; // the fake recorder reads only these fields
     const io = new IoReporter({
       log,
@@ -54,6 +63,7 @@ describe('automatic recorder restarts', () => {
       hangTimeoutMs: 1500,
       restarts,
       restartDelayMs: () => restartDelayMs,
+      ...(streams ? { maxStreamUrls: streams.max } : {}),
     });
     running.push(eg);
     return eg;
@@ -67,6 +77,19 @@ describe('automatic recorder restarts', () => {
     }
   };
   const reported = (id: string) => updates.filter((u) => u.egressId === id).map((u) => EgressStatus[u.status]);
+
+  test('UpdateStream adding past max_stream_urls is invalid_argument naming the field, before the recorder is asked', async () => {
+    const url = (k: string) => `rtmp://127.0.0.1:1935/live/${k}`;
+    const eg = egress('EG_cap', 'complete', 0, 10, { urls: [url('a'), url('b')], max: 3 });
+    await eg.launch();
+    await until('ACTIVE', () => eg.state === 'active');
+    await assert.rejects(eg.updateStream([url('c'), url('d')], []), {
+      code: 'invalid_argument',
+      message: 'add_output_urls: at most 3 per egress (max_stream_urls) (got "4 URLs")',
+    });
+    // Swapping one for another stays within the cap; it reaches the recorder (the fake one never answers).
+    await assert.rejects(eg.updateStream([url('c'), url('d')], [url('a')], 200), { code: 'unavailable' });
+  });
 
   test('a recorder that crashes while ACTIVE is replaced; the egress stays ACTIVE and continues in part 2', async () => {
     const eg = egress('EG_once', 'crash-once-after-active', 2);

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EgressInfo } from '@livekit/protocol';
 import {
+  assertStreamUrlCount,
+  DEFAULT_MAX_STREAM_URLS,
   EgressError,
   errors,
   normalizeStreamUrl,
@@ -53,6 +55,8 @@ export interface ActiveEgressDeps {
   restartDelayMs?: (n: number) => number;
   /** A booted recorder to restart with, when one is at hand. */
   takeSpare?: () => Promise<RecorderProcess | undefined>;
+  /** Stream URLs UpdateStream may bring the egress to (config max_stream_urls). */
+  maxStreamUrls?: number;
 }
 
 export interface ActiveEgressEvents {
@@ -183,6 +187,9 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     }
     // Checked here too, so a bad URL is answered even if the recorder is busy.
     const added = add.map((u, i) => normalizeStreamUrl(u, stream.protocol, `add_output_urls[${i}]`));
+    const removed = new Set(remove.map((u) => this.streamUrlKey(u)));
+    const after = new Set([...this.liveStreamUrls().filter((u) => !removed.has(this.streamUrlKey(u))), ...added]);
+    assertStreamUrlCount(after.size, this.deps.maxStreamUrls ?? DEFAULT_MAX_STREAM_URLS, 'add_output_urls');
     const requestId = randomUUID();
     const answer = await new Promise<Extract<ChildEvent, { type: 'update_stream_result' }> | undefined>((resolve) => {
       const timer = setTimeout(() => {
@@ -206,7 +213,6 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       this.publishResults();
       throw new EgressError(answer.error.code, answer.error.message);
     }
-    const removed = new Set(remove.map((u) => this.streamUrlKey(u)));
     this.streamUrls = [...this.streamUrls.filter((u) => !removed.has(this.streamUrlKey(u))), ...added];
     this.deps.log.info('stream outputs updated', {
       added: added.map(redactStreamUrl),
