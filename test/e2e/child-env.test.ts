@@ -25,8 +25,11 @@ import {
 
 const run = promisify(execFile);
 
-/** Every live process of a group with its command name and environment (a process that just went is skipped). */
-function groupProcesses(pgid: number): { pid: number; comm: string; env: string[] }[] {
+/**
+ * Every live process of a group with its command name and environment (a process that just went is skipped).
+ * `helper`: a process Chromium forked from its zygote, whose environ area its process title has overwritten.
+ */
+function groupProcesses(pgid: number): { pid: number; comm: string; helper: boolean; env: string[] }[] {
   const pids = execFileSync('pgrep', ['-g', String(pgid)], { encoding: 'utf8' })
     .trim()
     .split('\n')
@@ -34,7 +37,8 @@ function groupProcesses(pgid: number): { pid: number; comm: string; env: string[
   return pids.flatMap((pid) => {
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      return [{ pid, comm, env: readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean) }];
+      const helper = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=');
+      return [{ pid, comm, helper, env: readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean) }];
     } catch {
       return [];
     }
@@ -70,11 +74,12 @@ describe('the environment of a recording’s processes', () => {
 
     const secret = stackEnv().apiSecret;
     const authFile = path.join(svc.tmpDir, info.egressId, 'xauthority');
-    for (const { pid, comm, env } of procs) {
+    for (const { pid, comm, helper, env } of procs) {
       const what = `${comm} (${pid})`;
       assert.ok(!env.some((e) => e.startsWith('EGRESS_CONFIG_BODY=')), `${what} has EGRESS_CONFIG_BODY`);
       assert.ok(!env.some((e) => e.includes(canary)), `${what} has the supervisor's canary`);
       assert.ok(!env.some((e) => e.includes(secret)), `${what} has the api secret`);
+      if (helper) continue;
       assert.ok(env.includes(`EGRESS_RECORDER_ROOT=${svc.tmpDir}`), `${what} lacks the reaper's marker`);
       if (process.env.EGRESS_STACK_TAG)
         assert.ok(env.includes(`EGRESS_STACK_TAG=${process.env.EGRESS_STACK_TAG}`), what);
