@@ -66,37 +66,40 @@ describe('the environment of a recording’s processes', () => {
   test('holds no config and no secret of the supervisor; only Chromium and gst-launch hold the cookie', async () => {
     const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'env-{time}.mp4' }));
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
-    const pgid = await recorderPid(svc, info.egressId);
-    const procs = groupProcesses(pgid);
-    const comms = new Set(procs.map((p) => p.comm));
-    for (const name of ['node', 'Xvfb', 'chromium', 'gst-launch-1.0'])
-      assert.ok(comms.has(name), `${name} in ${[...comms]}`);
+    try {
+      const pgid = await recorderPid(svc, info.egressId);
+      const procs = groupProcesses(pgid);
+      const comms = new Set(procs.map((p) => p.comm));
+      for (const name of ['node', 'Xvfb', 'chromium', 'gst-launch-1.0'])
+        assert.ok(comms.has(name), `${name} in ${[...comms]}`);
 
-    const secret = stackEnv().apiSecret;
-    const authFile = path.join(svc.tmpDir, info.egressId, 'xauthority');
-    for (const { pid, comm, helper, env } of procs) {
-      const what = `${comm} (${pid})`;
-      assert.ok(!env.some((e) => e.startsWith('EGRESS_CONFIG_BODY=')), `${what} has EGRESS_CONFIG_BODY`);
-      assert.ok(!env.some((e) => e.includes(canary)), `${what} has the supervisor's canary`);
-      assert.ok(!env.some((e) => e.includes(secret)), `${what} has the api secret`);
-      if (helper) continue;
-      assert.ok(env.includes(`EGRESS_RECORDER_ROOT=${svc.tmpDir}`), `${what} lacks the reaper's marker`);
-      if (process.env.EGRESS_STACK_TAG)
-        assert.ok(env.includes(`EGRESS_STACK_TAG=${process.env.EGRESS_STACK_TAG}`), what);
-      // Chromium's helpers (crashpad) inherit its environment; the recorder and Xvfb need no cookie.
-      if (comm === 'chromium' || comm === 'gst-launch-1.0') assert.ok(env.includes(`XAUTHORITY=${authFile}`), what);
-      if (comm === 'node' || comm === 'Xvfb') assert.ok(!env.some((e) => e.startsWith('XAUTHORITY=')), what);
+      const secret = stackEnv().apiSecret;
+      const authFile = path.join(svc.tmpDir, info.egressId, 'xauthority');
+      for (const { pid, comm, helper, env } of procs) {
+        const what = `${comm} (${pid})`;
+        assert.ok(!env.some((e) => e.startsWith('EGRESS_CONFIG_BODY=')), `${what} has EGRESS_CONFIG_BODY`);
+        assert.ok(!env.some((e) => e.includes(canary)), `${what} has the supervisor's canary`);
+        assert.ok(!env.some((e) => e.includes(secret)), `${what} has the api secret`);
+        if (helper) continue;
+        assert.ok(env.includes(`EGRESS_RECORDER_ROOT=${svc.tmpDir}`), `${what} lacks the reaper's marker`);
+        if (process.env.EGRESS_STACK_TAG)
+          assert.ok(env.includes(`EGRESS_STACK_TAG=${process.env.EGRESS_STACK_TAG}`), what);
+        // Chromium and gst-launch connect to the display; the recorder and Xvfb need no cookie.
+        if (comm === 'chromium' || comm === 'gst-launch-1.0') assert.ok(env.includes(`XAUTHORITY=${authFile}`), what);
+        if (comm === 'node' || comm === 'Xvfb') assert.ok(!env.some((e) => e.startsWith('XAUTHORITY=')), what);
+      }
+
+      assert.equal(statSync(authFile).mode & 0o777, 0o600);
+      const display = procs.find((p) => p.comm === 'gst-launch-1.0')?.env.find((e) => e.startsWith('DISPLAY='));
+      assert.match(display ?? '', /^DISPLAY=:\d+$/);
+      // Another process of the same user, without the cookie, cannot see or drive the recording's display.
+      const env = { PATH: process.env.PATH, HOME: svc.tmpDir, DISPLAY: display!.slice('DISPLAY='.length) };
+      await assert.rejects(run('xdpyinfo', [], { env }));
+      await run('xdpyinfo', [], { env: { ...env, XAUTHORITY: authFile } });
+    } finally {
+      // Also when an assertion failed: a recording left running would hold up the service's exit.
+      await client.stopEgress(info.egressId);
     }
-
-    assert.equal(statSync(authFile).mode & 0o777, 0o600);
-    const display = procs.find((p) => p.comm === 'gst-launch-1.0')?.env.find((e) => e.startsWith('DISPLAY='));
-    assert.match(display ?? '', /^DISPLAY=:\d+$/);
-    // Another process of the same user, without the cookie, cannot see or drive the recording's display.
-    const env = { PATH: process.env.PATH, HOME: svc.tmpDir, DISPLAY: display!.slice('DISPLAY='.length) };
-    await assert.rejects(run('xdpyinfo', [], { env }));
-    await run('xdpyinfo', [], { env: { ...env, XAUTHORITY: authFile } });
-
-    await client.stopEgress(info.egressId);
     const done = await waitForStatus(client, info.egressId, TERMINAL);
     assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
   });
