@@ -71,7 +71,10 @@ export class WebRecording extends RecordingLifecycle {
     if (this.ending) return false;
 
     const { width, height, depth } = plan.encoding;
-    const xvfb = await timed('xvfb', () => startXvfb({ width, height, depth, log: (l) => this.log('xvfb', l) }));
+    const authFile = join(plan.tmpDir, 'xauthority');
+    const xvfb = await timed('xvfb', () =>
+      startXvfb({ width, height, depth, authFile, log: (l) => this.log('xvfb', l) }),
+    );
     this.xvfb = xvfb;
     void xvfb.exited.then((s) => this.died(`Xvfb exited unexpectedly (${describeExit(s)})`));
     this.note(`display ${xvfb.display} (Xvfb pid ${xvfb.pid})`);
@@ -81,6 +84,7 @@ export class WebRecording extends RecordingLifecycle {
       Chromium.launch({
         chrome: plan.chrome,
         display: xvfb.display,
+        xauthority: xvfb.authFile,
         pulseSink: sink.sinkName,
         width,
         height,
@@ -123,7 +127,12 @@ export class WebRecording extends RecordingLifecycle {
         ...outputs.pipelineOutputs(),
       },
     });
-    const gst = this.launchGst(pipeline, outputs, { feedFd: stream !== undefined }, (exit) => void this.gstGone(exit));
+    const gst = this.launchGst(
+      pipeline,
+      outputs,
+      { feedFd: stream !== undefined, env: { DISPLAY: xvfb.display, XAUTHORITY: xvfb.authFile } },
+      (exit) => void this.gstGone(exit),
+    );
     const reached = await timed('gst', () => this.untilPlaying(gst));
     if (this.ending) return false;
     if (!reached) throw errors.internal(`pipeline did not reach PLAYING within ${this.playingTimeoutMs} ms`);

@@ -3,6 +3,7 @@
  * into the sink (PULSE_SINK) and the pipeline records its monitor, so recordings never hear each other.
  */
 import { execa } from 'execa';
+import { childEnv } from '@egress/shared/host/child-env';
 import { delay } from '../media/process.js';
 
 const PACTL_TIMEOUT_MS = 5000;
@@ -15,12 +16,17 @@ export interface PulseDaemonOptions {
 }
 
 async function pactl(args: string[]): Promise<string> {
-  const result = await execa('pactl', args, { timeout: PACTL_TIMEOUT_MS });
+  const result = await execa('pactl', args, { timeout: PACTL_TIMEOUT_MS, env: childEnv(), extendEnv: false });
   return result.stdout;
 }
 
 async function daemonAnswers(): Promise<boolean> {
-  const result = await execa('pactl', ['info'], { timeout: PACTL_TIMEOUT_MS, reject: false });
+  const result = await execa('pactl', ['info'], {
+    timeout: PACTL_TIMEOUT_MS,
+    reject: false,
+    env: childEnv(),
+    extendEnv: false,
+  });
   return result.exitCode === 0;
 }
 
@@ -30,7 +36,12 @@ export async function ensurePulseDaemon(options: PulseDaemonOptions = {}): Promi
   if (await daemonAnswers()) return;
   log('pulseaudio: no daemon answers, starting one');
   // -D forks a shared daemon outside this recorder; a concurrent start losing the race is harmless.
-  const started = await execa('pulseaudio', ['-D', '--exit-idle-time=-1'], { timeout: timeoutMs, reject: false });
+  const started = await execa('pulseaudio', ['-D', '--exit-idle-time=-1'], {
+    timeout: timeoutMs,
+    reject: false,
+    env: childEnv(),
+    extendEnv: false,
+  });
   for (const line of `${started.stdout}\n${started.stderr}`.split('\n')) if (line.trim()) log(`pulseaudio: ${line}`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

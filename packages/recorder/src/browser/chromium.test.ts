@@ -65,6 +65,7 @@ describe('Chromium', () => {
   const opts = (): ChromiumOptions => ({
     chrome: CHROME,
     display: xvfb.display,
+    xauthority: xvfb.authFile,
     pulseSink: sink.sinkName,
     width: 1280,
     height: 720,
@@ -74,7 +75,7 @@ describe('Chromium', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'chromium-test-'));
     page = await startTestPage();
-    xvfb = await startXvfb({ width: 1280, height: 720, depth: 24 });
+    xvfb = await startXvfb({ width: 1280, height: 720, depth: 24, authFile: join(dir, 'xauthority') });
     await ensurePulseDaemon();
     sink = await loadNullSink(`EG_chromiumtest_${process.pid}`);
   });

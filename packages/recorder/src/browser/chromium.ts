@@ -12,6 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import { connect, type Browser, type ConnectionTransport, type ConsoleMessage, type Page } from 'puppeteer-core';
 import treeKill from 'tree-kill';
 import { EgressError, redactTokenParams, redactUrlToken, type ChromePlan } from '@egress/shared';
+import { childEnv } from '@egress/shared/host/child-env';
 import { consoleRelay } from './console-relay.js';
 import { delay, descendantsOf, describeExit, exitOf, isRunning, pidAlive, tailOutput } from '../media/process.js';
 
@@ -20,6 +21,8 @@ export interface ChromiumOptions {
   chrome: ChromePlan;
   /** X display, e.g. ":3". */
   display: string;
+  /** Xauthority file holding the display's cookie, when it has one. */
+  xauthority?: string;
   /** Pulse sink Chromium plays into. */
   pulseSink: string;
   width: number;
@@ -212,7 +215,12 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
     const child = spawn(options.chrome.executablePath, chromiumArgs(options), {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: false,
-      env: { ...process.env, DISPLAY: options.display, PULSE_SINK: options.pulseSink, TMPDIR: tmpDir },
+      env: childEnv({
+        DISPLAY: options.display,
+        XAUTHORITY: options.xauthority,
+        PULSE_SINK: options.pulseSink,
+        TMPDIR: tmpDir,
+      }),
     });
     const output = tailOutput(child, log);
     const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));

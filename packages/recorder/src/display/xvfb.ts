@@ -1,10 +1,13 @@
 /**
  * A private X display for one recording. Xvfb picks a free display number itself (`-displayfd`) and
- * reports it once it accepts connections, so concurrent recorders never race for a number.
+ * reports it once it accepts connections, so concurrent recorders never race for a number. Only clients
+ * given the display's Xauthority file (`authFile`) may connect.
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { childEnv } from '@egress/shared/host/child-env';
 import { delay, describeExit, exitOf, tailOutput, terminate, type ExitStatus } from '../media/process.js';
+import { writeXauthority } from './xauthority.js';
 
 /** Options for {@link startXvfb}. */
 export interface XvfbOptions {
@@ -12,6 +15,8 @@ export interface XvfbOptions {
   height: number;
   /** Colour depth, usually 24. */
   depth: number;
+  /** Where to write the display's Xauthority file (in the recording's scratch dir). */
+  authFile: string;
   /** Receives Xvfb's output lines. */
   log?: (line: string) => void;
   /** How long to wait for the display to come up (default 5000 ms). */
@@ -22,6 +27,8 @@ export interface XvfbOptions {
 export interface XvfbDisplay {
   /** X display name, e.g. ":3". */
   readonly display: string;
+  /** The Xauthority file a client needs (as XAUTHORITY) to connect. */
+  readonly authFile: string;
   readonly pid: number;
   /** Resolves when Xvfb exits, for whatever reason. */
   readonly exited: Promise<ExitStatus>;
@@ -33,11 +40,13 @@ const STOP_GRACE_MS = 2000;
 
 /** Starts Xvfb with a screen of the given size; rejects if it is not ready within the bound. */
 export async function startXvfb(options: XvfbOptions): Promise<XvfbDisplay> {
-  const { width, height, depth, log = () => {}, readyTimeoutMs = 5000 } = options;
+  const { width, height, depth, authFile, log = () => {}, readyTimeoutMs = 5000 } = options;
   const screen = `${width}x${height}x${depth}`;
-  // Local clients still reach the display through Linux's abstract socket; no TCP, no socket file.
-  const args = ['-displayfd', '3', '-screen', '0', screen, '-nolisten', 'tcp', '-nolisten', 'unix'];
-  const child = spawn('Xvfb', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: false });
+  await writeXauthority(authFile);
+  // Local clients still reach the display through Linux's abstract socket; no TCP, no socket file. Anything in
+  // the same network namespace reaches that socket, so the cookie is what keeps other processes out.
+  const args = ['-displayfd', '3', '-auth', authFile, '-screen', '0', screen, '-nolisten', 'tcp', '-nolisten', 'unix'];
+  const child = spawn('Xvfb', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: false, env: childEnv() });
   const output = tailOutput(child, log);
   const exited = exitOf(child);
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
@@ -67,6 +76,7 @@ export async function startXvfb(options: XvfbOptions): Promise<XvfbDisplay> {
   let stopping: Promise<void> | undefined;
   return {
     display: outcome.display,
+    authFile,
     pid: child.pid as number,
     exited,
     stop() {

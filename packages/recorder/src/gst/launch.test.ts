@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -101,6 +101,21 @@ describe('GstLaunch', () => {
       assert.match(exit.error?.message ?? '', /could not run gst-launch-1\.0/);
     } finally {
       process.env.PATH = saved;
+    }
+  });
+
+  it('gives gst-launch the allowlisted environment and its extra, not the rest of its parent environment', async () => {
+    const canary = `canary-${process.pid}`;
+    process.env.EGRESS_CONFIG_BODY = `api_secret: ${canary}`;
+    try {
+      const gst = new GstLaunch(['videotestsrc', 'is-live=true', '!', 'fakesink'], { env: { XAUTHORITY: '/s/xa' } });
+      await once(gst, 'playing');
+      const environ = (await readFile(`/proc/${gst.pid}/environ`, 'utf8')).split('\0');
+      await gst.kill();
+      assert.ok(!environ.some((e) => e.includes(canary)), 'the parent config reached gst-launch');
+      assert.ok(environ.includes('XAUTHORITY=/s/xa') && environ.includes(`PATH=${process.env.PATH}`));
+    } finally {
+      delete process.env.EGRESS_CONFIG_BODY;
     }
   });
 });

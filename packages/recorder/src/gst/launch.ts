@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { childEnv } from '@egress/shared/host/child-env';
 import { parseElementMessage, type ElementMessage } from './bus-message.js';
 import { delay, exitOf, forEachLine, isRunning, type ExitStatus } from '../media/process.js';
 
@@ -49,7 +50,7 @@ export interface GstLaunchOptions {
   stdin?: boolean;
   /** How many more pipes to give gst-launch for the pipeline to read (fdsrc fd=4, 5...); written through `inputs`. */
   extraInputs?: number;
-  /** Extra environment (GST_DEBUG...). */
+  /** Environment beyond the allowlist every child gets (GST_DEBUG, the recording's DISPLAY and XAUTHORITY...). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -100,7 +101,7 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
         ...Array.from({ length: extra }, () => 'pipe' as const),
       ],
       detached: false,
-      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+      env: childEnv(options.env),
     });
     this.pid = this.child.pid;
     this.feed = options.feedFd ? (this.child.stdio[3] as Readable) : undefined;

@@ -3,6 +3,7 @@
  * never from what the pipeline was asked to produce.
  */
 import { execa } from 'execa';
+import { childEnv } from '@egress/shared/host/child-env';
 
 /** One stream of a probed file. */
 export interface ProbedStream {
@@ -84,7 +85,13 @@ export async function probeMedia(path: string, options: { cancelSignal?: AbortSi
   const result = await execa(
     'ffprobe',
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
-    { timeout: 30_000, reject: false, ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}) },
+    {
+      timeout: 30_000,
+      reject: false,
+      env: childEnv(),
+      extendEnv: false,
+      ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),
+    },
   );
   if (result.exitCode !== 0) {
     throw new Error(`ffprobe ${path}: ${result.stderr.trim() || `exit ${result.exitCode}`}`);

@@ -3,6 +3,7 @@
  * re-encoding: it costs about 0.1 s for a minute of 720p (measured on the 2-core lab machine).
  */
 import { execa } from 'execa';
+import { childEnv } from '@egress/shared/host/child-env';
 
 /** Copies every stream of `input` into a faststart MP4 at `output`. */
 export async function remuxToMp4(
@@ -32,6 +33,8 @@ export async function remuxToMp4(
     {
       timeout: options.timeoutMs ?? 120_000,
       reject: false,
+      env: childEnv(),
+      extendEnv: false,
       ...(options.cancelSignal ? { cancelSignal: options.cancelSignal } : {}),
     },
   );

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { childEnv } from '@egress/shared/host/child-env';
 
 /** Why a handler ended, as upstream labels `livekit_egress_handler_results_total{result}`. */
 export const HANDLER_RESULTS = [
@@ -304,7 +305,7 @@ export function countPulseSinks(opts: CountPulseSinksOptions = {}): Promise<numb
     execFile(
       opts.pactl ?? 'pactl',
       ['list', 'short', 'modules'],
-      { timeout: opts.timeoutMs ?? 3000, killSignal: 'SIGKILL', env: opts.env ?? process.env, encoding: 'utf8' },
+      { timeout: opts.timeoutMs ?? 3000, killSignal: 'SIGKILL', env: opts.env ?? childEnv(), encoding: 'utf8' },
       (err, stdout) => {
         if (err) return resolve(0);
         let n = 0;

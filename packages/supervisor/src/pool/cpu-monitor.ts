@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { childEnv } from '@egress/shared/host/child-env';
 
 export interface CpuMonitorOptions {
   /** Sampling period (default 1000 ms). */
@@ -168,7 +169,9 @@ let cachedClockTicks: number | undefined;
 function systemClockTicks(): number {
   if (cachedClockTicks === undefined) {
     try {
-      const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim());
+      const n = Number(
+        execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000, env: childEnv() }).trim(),
+      );
       cachedClockTicks = Number.isFinite(n) && n > 0 ? n : 100;
     } catch {
       cachedClockTicks = 100; // USER_HZ on every common Linux architecture

@@ -1,9 +1,15 @@
 import { rm } from 'node:fs/promises';
 import { execa } from 'execa';
+import { childEnv } from '@egress/shared/host/child-env';
 
 /** Unloads every PulseAudio null sink named for this egress; a crashed recorder cannot do it itself. */
 export async function unloadSinksNamed(sinkName: string): Promise<number> {
-  const list = await execa('pactl', ['list', 'short', 'modules'], { reject: false, timeout: 5000 });
+  const list = await execa('pactl', ['list', 'short', 'modules'], {
+    reject: false,
+    timeout: 5000,
+    env: childEnv(),
+    extendEnv: false,
+  });
   if (list.exitCode !== 0) return 0;
   const modules = String(list.stdout)
     .split('\n')
@@ -13,7 +19,8 @@ export async function unloadSinksNamed(sinkName: string): Promise<number> {
         name === 'module-null-sink' && new RegExp(`sink_name="?${sinkName}"?(\\s|$)`).test(args ?? ''),
     )
     .map(([idx]) => idx!);
-  for (const idx of modules) await execa('pactl', ['unload-module', idx], { reject: false, timeout: 5000 });
+  for (const idx of modules)
+    await execa('pactl', ['unload-module', idx], { reject: false, timeout: 5000, env: childEnv(), extendEnv: false });
   return modules.length;
 }
 

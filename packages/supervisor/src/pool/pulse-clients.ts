@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { childEnv } from '@egress/shared/host/child-env';
 
 /**
  * Live PulseAudio clients (`pactl list short clients`), for the max_pulse_clients admission check;
@@ -9,7 +10,7 @@ export function countPulseClients(timeoutMs = 3000): Promise<number | undefined>
     execFile(
       'pactl',
       ['list', 'short', 'clients'],
-      { timeout: timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' },
+      { timeout: timeoutMs, killSignal: 'SIGKILL', env: childEnv(), encoding: 'utf8' },
       (err, stdout) => {
         if (err) return resolve(undefined);
         // Our own pactl is a client while it lists them.

@@ -14,9 +14,9 @@ import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { lstat, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
+import { childEnv, RECORDER_ROOT_ENV } from '@egress/shared/host/child-env';
 
-/** The environment variable every recorder child (and everything it starts) carries. */
-export const RECORDER_ROOT_ENV = 'EGRESS_RECORDER_ROOT';
+export { RECORDER_ROOT_ENV };
 
 export interface ReapReport {
   /** Pids sent SIGKILL. */
@@ -252,7 +252,12 @@ async function reapSinks(o: ReapOptions, now: number, report: ReapReport): Promi
   if (o.graceMs < 0) return;
   let listing: string;
   try {
-    const res = await execa('pactl', ['list', 'short', 'modules'], { reject: false, timeout: PACTL_TIMEOUT_MS });
+    const res = await execa('pactl', ['list', 'short', 'modules'], {
+      reject: false,
+      timeout: PACTL_TIMEOUT_MS,
+      env: childEnv(),
+      extendEnv: false,
+    });
     if (res.failed || res.exitCode !== 0) return; // no pactl, or no daemon: nothing to reap
     listing = String(res.stdout);
   } catch {
@@ -268,7 +273,12 @@ async function reapSinks(o: ReapOptions, now: number, report: ReapReport): Promi
       current.add(name);
       const key = `sink:${name}`;
       if (now - firstSeen(o.seen, key, now) < o.graceMs) continue;
-      const res = await execa('pactl', ['unload-module', index], { reject: false, timeout: PACTL_TIMEOUT_MS });
+      const res = await execa('pactl', ['unload-module', index], {
+        reject: false,
+        timeout: PACTL_TIMEOUT_MS,
+        env: childEnv(),
+        extendEnv: false,
+      });
       if (res.failed || res.exitCode !== 0) {
         o.log('reaper: could not unload orphaned sink', {
           sink: name,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,5 +57,32 @@ test('a child answers a metrics request; a silent one yields undefined after the
     proc.kill('test over');
     await proc.exited;
     rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("a recorder's environment holds the markers and none of the supervisor's config or secrets", async () => {
+  const canary = `canary-${process.pid}-${Date.now()}`;
+  const saved = { body: process.env.EGRESS_CONFIG_BODY, canary: process.env.EGRESS_TEST_CANARY };
+  process.env.EGRESS_CONFIG_BODY = `api_secret: ${canary}`;
+  process.env.EGRESS_TEST_CANARY = canary;
+  const proc = new RecorderProcess({
+    onOutput: () => undefined,
+    entry: FAKE,
+    env: { EGRESS_RECORDER_ROOT: '/tmp/rp-test-root', FAKE_RECORDER_MODE: 'complete' },
+  });
+  try {
+    await proc.waitReady();
+    const environ = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
+    assert.ok(!environ.some((e) => e.startsWith('EGRESS_CONFIG_BODY=')), 'EGRESS_CONFIG_BODY reached the recorder');
+    assert.ok(!environ.some((e) => e.includes(canary)), 'the canary reached the recorder');
+    assert.ok(environ.includes('EGRESS_RECORDER_ROOT=/tmp/rp-test-root'), 'the reaper marker is missing');
+    assert.ok(environ.includes(`PATH=${process.env.PATH}`));
+  } finally {
+    if (saved.body === undefined) delete process.env.EGRESS_CONFIG_BODY;
+    else process.env.EGRESS_CONFIG_BODY = saved.body;
+    if (saved.canary === undefined) delete process.env.EGRESS_TEST_CANARY;
+    else process.env.EGRESS_TEST_CANARY = saved.canary;
+    proc.kill('test over');
+    await proc.exited;
   }
 });

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { errors, parseChildEvent, type ChildEvent, type ParentCommand } from '@egress/shared';
+import { recorderChildEnv } from '@egress/shared/host/child-env';
 import { OOM_NOTE, OomKillWatch } from '@egress/shared/system/oom-kills';
 
 /** The compiled recorder entry point, resolved through the workspace package. */
@@ -63,7 +64,8 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
       execArgv: process.execArgv.filter((a) => !a.startsWith('--test')),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
-      env: { ...process.env, ...opts.env },
+      // The config arrives over IPC with the plan; the environment is an allowlist (no EGRESS_CONFIG_BODY).
+      env: recorderChildEnv(opts.env),
     });
     for (const stream of ['stdout', 'stderr'] as const) {
       const s = this.child[stream];
