@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   EgressStatus,
@@ -19,6 +20,7 @@ import { decodedVideoFrames, decodeErrors, probe } from './fixtures/media.js';
 import {
   egressClient,
   freePort,
+  recorderPid,
   type RunningService,
   startService,
   TERMINAL,
@@ -27,6 +29,31 @@ import {
 import { startRtmpServer, startSrtReceiver, type RtmpServer } from './fixtures/stream-receivers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** "pid comm cmdline" of `root` and every process below it. */
+function processTree(root: number): string[] {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const fields = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(fields.slice(fields.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  }
+  return tree.flatMap((pid) => {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      return [`${pid} ${comm} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /** Every segment of a playlist decodes as H.264 + AAC; returns the playlist. */
 async function checkPlaylist(file: string): Promise<Playlist> {
@@ -240,6 +267,66 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
       assert.ok(frames >= (m.durationSec - 2.5) * 30, `${frames} frames decode of ${m.durationSec} s`);
     } finally {
       await srt.remove();
+    }
+  });
+
+  test('no stream key, SRT passphrase or streamid is in any argv of the recorder; the receivers still get the streams', async () => {
+    const key = 'canaryKey4711';
+    const passphrase = 'canaryPassphrase0815';
+    const streamid = 'canaryStreamId42';
+    const secrets = [key, passphrase, streamid];
+    const keyed = await startRtmpServer([key]);
+    const srt = await startSrtReceiver({ passphrase });
+    let running: string | undefined;
+    try {
+      const cases: [StreamOutput, () => Promise<boolean>][] = [
+        [
+          new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [keyed.url(key)] }),
+          async () => (await keyed.recordings(key)).length > 0,
+        ],
+        [
+          new StreamOutput({
+            protocol: StreamProtocol.SRT,
+            urls: [`${srt.url}?streamid=${streamid}&passphrase=${passphrase}`],
+          }),
+          async () => (await stat(srt.file)).size > 0,
+        ],
+      ];
+      for (const [stream, receiving] of cases) {
+        const info = await client.startWebEgress(page.urlFor(), { stream });
+        running = info.egressId;
+        await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
+        const pid = await recorderPid(svc, info.egressId);
+        // Looked at while the receiver gets the stream.
+        for (let i = 0; i < 120 && !(await receiving()); i++) await sleep(250);
+        const tree = processTree(pid);
+        const gst = tree.filter((l) => l.split(' ')[1] === 'gst-launch-1.0');
+        assert.ok(gst.length >= 2, `capture and stream sender are known as gst-launch-1.0: ${tree.join(' | ')}`);
+        assert.deepEqual(
+          tree.filter((l) => secrets.some((secret) => l.includes(secret))),
+          [],
+          'no secret in the argv of any process',
+        );
+        await sleep(3000);
+        await client.stopEgress(info.egressId);
+        const done = await waitForStatus(client, info.egressId, TERMINAL, 30_000);
+        running = undefined;
+        assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+        assert.equal(done.streamResults[0]?.status, StreamInfo_Status.FINISHED, done.streamResults[0]?.error);
+      }
+      // The secrets reached the senders: nginx-rtmp accepted the key, the SRT listener decrypted with its passphrase.
+      assert.deepEqual(keyed.refused, []);
+      const [flv] = await keyed.recordings(key);
+      assert.equal((await probe(flv!)).video?.codec_name, 'h264');
+      await srt.stop();
+      const m = await probe(srt.file);
+      assert.equal(m.video?.codec_name, 'h264');
+      assert.ok(m.durationSec > 2, `received ${m.durationSec} s`);
+    } finally {
+      // A failed check leaves no egress running into the next test.
+      if (running) await client.stopEgress(running).catch(() => undefined);
+      await srt.remove();
+      await keyed.stop();
     }
   });
 

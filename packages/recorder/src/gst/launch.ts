@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { childEnv } from '@egress/shared/host/child-env';
 import { parseElementMessage, type ElementMessage } from './bus-message.js';
 import { delay, exitOf, forEachLine, isRunning, type ExitStatus } from '../media/process.js';
+import { privateLaunch } from './private-launch.js';
 
 /** An error reported by the pipeline. */
 export interface GstError {
@@ -52,6 +53,8 @@ export interface GstLaunchOptions {
   extraInputs?: number;
   /** Environment beyond the allowlist every child gets (GST_DEBUG, the recording's DISPLAY and XAUTHORITY...). */
   env?: NodeJS.ProcessEnv;
+  /** Keep the pipeline description out of argv (it holds secrets): see private-launch.ts. Takes fd 3. */
+  privatePipeline?: boolean;
 }
 
 // A state change of the top-level pipeline (gst-launch names it pipeline0), not of an element in it.
@@ -91,13 +94,17 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
     this.log = options.log ?? (() => {});
     this.maxStderr = options.stderrLines ?? 30;
     const extra = options.extraInputs ?? 0;
-    const fd3: 'pipe' | 'ignore' = options.feedFd ? 'pipe' : 'ignore';
-    this.child = spawn('gst-launch-1.0', ['-e', '-m', ...pipeline], {
+    const hidden = options.privatePipeline ? privateLaunch(pipeline) : undefined;
+    if (hidden && (options.feedFd || extra > 0))
+      throw new Error('privatePipeline takes fd 3: no feedFd or extraInputs');
+    const fd3: 'pipe' | 'ignore' = options.feedFd || hidden ? 'pipe' : 'ignore';
+    this.child = spawn(hidden?.command ?? 'gst-launch-1.0', hidden?.args ?? ['-e', '-m', ...pipeline], {
+      ...(hidden ? { argv0: hidden.argv0 } : {}),
       stdio: [
         options.stdin ? ('pipe' as const) : ('ignore' as const),
         'pipe',
         'pipe',
-        ...(options.feedFd || extra > 0 ? [fd3] : []),
+        ...(options.feedFd || extra > 0 || hidden ? [fd3] : []),
         ...Array.from({ length: extra }, () => 'pipe' as const),
       ],
       detached: false,
@@ -111,6 +118,7 @@ export class GstLaunch extends EventEmitter<GstLaunchEvents> {
     // A reader that went away is the exit's business, not an uncaught stream error.
     this.feed?.on('error', () => undefined);
     this.input?.on('error', () => undefined);
+    if (hidden) (this.child.stdio[3] as Writable | null)?.on('error', () => undefined).end(hidden.program);
     forEachLine(this.child.stdout, (line) => this.onLine(line, false));
     forEachLine(this.child.stderr, (line) => this.onLine(line, true));
     this.exited = new Promise<GstExit>((resolve) => {

@@ -65,6 +65,8 @@ export class StreamWorker extends EventEmitter<StreamWorkerEvents> {
     const log = o.log ?? (() => {});
     this.gst = new GstLaunch(streamSenderArgv(o), {
       stdin: true,
+      // The URL holds the stream key or SRT passphrase: never in an argv other users can read.
+      privatePipeline: true,
       // rtmpclient at INFO names the moment the server accepts the publish.
       ...(o.protocol === 'rtmp' ? { env: { GST_DEBUG: 'rtmpclient:4' } } : {}),
       log: (line) => {
