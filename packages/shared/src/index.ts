@@ -8,6 +8,7 @@ export * from './egress/outputs-plan.js';
 export * from './egress/stream-url.js';
 export * from './egress/room-composite.js';
 export * from './egress/storage-request.js';
+export * from './egress/gcp-service-account.js';
 export * from './ipc/messages.js';
 export * from './log/logger.js';
 export * from './config/index.js';

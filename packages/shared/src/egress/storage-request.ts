@@ -13,6 +13,7 @@ import type {
 } from '@livekit/protocol';
 import { CONFIG_DEFAULTS, type StorageConfig } from '../config/schema.js';
 import { EgressError, errors } from '../errors.js';
+import { parseServiceAccountKey } from './gcp-service-account.js';
 
 /** The upload oneof of a request message: StorageConfig.provider, or EncodedFileOutput/SegmentedFileOutput/ImageOutput.output. */
 export type UploadProvider = ProtoStorageConfig['provider'];
@@ -159,17 +160,8 @@ function azureConfig(az: AzureBlobUpload, field: string): NonNullable<StorageCon
 
 function gcpConfig(gcp: GCPUpload, field: string): NonNullable<StorageConfig['gcp']> {
   rejectProxy(gcp.proxy, field);
-  if (gcp.credentials) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(gcp.credentials);
-    } catch {
-      parsed = undefined;
-    }
-    if (typeof parsed !== 'object' || parsed === null) {
-      throw errors.invalidArgument(`${field}.credentials`, '(not shown)', 'must be the service-account JSON text');
-    }
-  }
+  // Checked here so a bad key fails the request before anything starts; gcs.ts parses it again to build the client.
+  if (gcp.credentials) parseServiceAccountKey(gcp.credentials, `${field}.credentials`);
   return { credentials_json: gcp.credentials, bucket: required(gcp.bucket, `${field}.bucket`) };
 }
 
