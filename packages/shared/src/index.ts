@@ -6,6 +6,7 @@ export * from './egress/request-plan.js';
 export { redactUrlToken } from './egress/http-url.js';
 export * from './egress/outputs-plan.js';
 export * from './egress/stream-url.js';
+export { redactEgressRequest, redactRequest } from './egress/redact-request.js';
 export * from './egress/room-composite.js';
 export * from './egress/storage-request.js';
 export * from './egress/gcp-service-account.js';

@@ -21,3 +21,19 @@ test('a token query value is redacted, everything else kept', () => {
   assert.equal(redactUrlToken('https://example.test/page?x=1'), 'https://example.test/page?x=1');
   assert.equal(redactUrlToken('not a url'), 'not a url');
 });
+
+test('access_token, a token in any letter case, user:password and a token in an unparseable URL are redacted', () => {
+  assert.equal(
+    redactUrlToken('https://app.test/rec?access_token=AT-SECRET&Token=T-SECRET&room=r'),
+    'https://app.test/rec?access_token=redacted&Token=redacted&room=r',
+  );
+  assert.equal(redactUrlToken('https://u:P-SECRET@s3.test/b'), 'https://redacted:redacted@s3.test/b');
+  assert.equal(redactUrlToken('::bad?x=1&token=T-SECRET'), '::bad?x=1&token=redacted');
+});
+
+test('a refused page URL is shown without its token', () => {
+  assert.throws(
+    () => assertHttpUrl('file:///x?token=T-SECRET', 'web.url'),
+    (e: unknown) => e instanceof EgressError && !e.message.includes('T-SECRET'),
+  );
+});

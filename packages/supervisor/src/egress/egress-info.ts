@@ -18,7 +18,7 @@ import type {
   SegmentsResult,
   StreamResult,
 } from '@egress/shared';
-import { EgressError, redactStreamUrl } from '@egress/shared';
+import { EgressError, redactEgressRequest } from '@egress/shared';
 
 /** Unix milliseconds to the nanosecond bigint EgressInfo carries. */
 export const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
@@ -104,7 +104,7 @@ export function applyResults(info: EgressInfo, r: Partial<OutputResults>): void 
   } else info.result = { case: undefined };
 }
 
-/** A fresh STARTING info for a request; the request copy is what clients see in ListEgress. */
+/** A fresh STARTING info for a request, with a redacted copy of it: every update sends that copy. */
 export function startingInfo(
   egressId: string,
   roomId: string,
@@ -120,26 +120,10 @@ export function startingInfo(
     status: EgressStatus.EGRESS_STARTING,
     startedAt: msToNs(now),
     updatedAt: msToNs(now),
-    request,
+    // ListEgress and webhooks show this copy to anyone with room admin rights: no credential may be in it.
+    request: redactEgressRequest(request),
   });
-  redactRequest(info);
   return info;
-}
-
-/** ListEgress shows the request copy to anyone with room admin rights: stream keys are redacted in it, as upstream. */
-export function redactRequest(info: EgressInfo): void {
-  const req = info.request.value as
-    | {
-        streamOutputs?: { urls: string[] }[];
-        output?: { case?: string; value?: unknown };
-        outputs?: { config: { case?: string; value?: unknown } }[];
-      }
-    | undefined;
-  if (!req) return;
-  const redact = (s: { urls: string[] }) => (s.urls = s.urls.map(redactStreamUrl));
-  req.streamOutputs?.forEach(redact);
-  if (req.output?.case === 'stream') redact(req.output.value as { urls: string[] });
-  req.outputs?.forEach((o) => o.config.case === 'stream' && redact(o.config.value as { urls: string[] }));
 }
 
 /** Applies a terminal report to a copy of the info. */
