@@ -6,6 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EgressInfo } from '@livekit/protocol';
 import {
+  capErrorText,
   EgressError,
   errors,
   normalizeStreamUrl,
@@ -360,7 +361,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     this.parts.push(...delivered);
     this.restartNotes.push(`recorder restarted (${n}/${this.deps.restarts}): ${cause}`);
     this.deps.log.warn('restarting the recorder', { cause, restart: n, parts: this.parts.length });
-    this.info.details = this.restartNotes.join('; ');
+    this.info.details = capErrorText(this.restartNotes.join('; '));
     this.info.updatedAt = msToNs(Date.now());
     this.deps.io.update(this.info).catch(() => undefined);
     if (old && !old.hasExited) {
@@ -451,7 +452,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       await rename(this.plan.tmpDir, aside).catch(() => undefined);
       const kept = capturePath(aside, this.attemptPlan.outputs.file?.fileType);
       this.restartNotes[this.restartNotes.length - 1] += `; partial capture kept at ${kept}`;
-      this.info.details = this.restartNotes.join('; ');
+      this.info.details = capErrorText(this.restartNotes.join('; '));
       this.keepTmpDir = false;
       tmpDir = undefined;
     }

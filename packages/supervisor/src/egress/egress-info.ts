@@ -18,7 +18,7 @@ import type {
   SegmentsResult,
   StreamResult,
 } from '@egress/shared';
-import { EgressError, redactEgressRequest } from '@egress/shared';
+import { capErrorText, EgressError, redactEgressRequest } from '@egress/shared';
 
 /** Unix milliseconds to the nanosecond bigint EgressInfo carries. */
 export const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
@@ -58,7 +58,7 @@ export function streamInfo(r: StreamResult, now = Date.now()): StreamInfo {
     startedAt: r.startedAt !== undefined ? msToNs(r.startedAt) : 0n,
     endedAt: r.endedAt !== undefined ? msToNs(r.endedAt) : 0n,
     duration: r.startedAt !== undefined ? msToNs(Math.max(0, end - r.startedAt)) : 0n,
-    error: r.error ?? '',
+    error: capErrorText(r.error ?? ''),
     retries: r.retries,
     lastRetryAt: r.lastRetryAt !== undefined ? msToNs(r.lastRetryAt) : 0n,
   });
@@ -130,7 +130,7 @@ export function startingInfo(
 export function endedInfo(base: EgressInfo, end: EndInfo): EgressInfo {
   const info = base.clone();
   info.status = STATUS_OF[end.state];
-  info.details = end.details;
+  info.details = capErrorText(end.details);
   info.endedAt = msToNs(end.endedAt);
   info.updatedAt = msToNs(Date.now());
   applyResults(info, {
@@ -141,7 +141,7 @@ export function endedInfo(base: EgressInfo, end: EndInfo): EgressInfo {
   });
   if (end.error) {
     const err = new EgressError(end.error.code, end.error.message);
-    info.error = err.message;
+    info.error = capErrorText(err.message);
     // Upstream reports a reached session limit as 413, which no psrpc code maps to.
     info.errorCode = end.state === 'limit_reached' ? 413 : err.httpStatus;
   }
