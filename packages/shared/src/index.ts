@@ -3,7 +3,7 @@ export * from './egress/plan.js';
 export * from './egress/encoding.js';
 export * from './egress/filename.js';
 export * from './egress/request-plan.js';
-export { redactUrlToken } from './egress/http-url.js';
+export { redactQueryValues, redactUrlToken } from './egress/http-url.js';
 export * from './egress/outputs-plan.js';
 export * from './egress/stream-url.js';
 export { redactEgressRequest, redactRequest } from './egress/redact-request.js';

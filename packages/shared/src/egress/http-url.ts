@@ -34,3 +34,15 @@ export function redactUrlToken(url: string): string {
   if (u.password) u.password = 'redacted';
   return u.toString();
 }
+
+/** A websocket sink URL with every query value and any user:password replaced: the receiver's auth may be any of them. */
+export function redactQueryValues(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url.replace(/[?#].*$/, '?redacted');
+  }
+  for (const name of new Set(u.searchParams.keys())) u.searchParams.set(name, 'redacted');
+  return redactUrlToken(u.toString());
+}

@@ -7,7 +7,7 @@
 import { ScalarType, type AnyMessage, type FieldInfo, type Message } from '@bufbuild/protobuf';
 import type { EgressInfo } from '@livekit/protocol';
 import { REDACTED } from '../config/redact.js';
-import { redactUrlToken } from './http-url.js';
+import { redactQueryValues, redactUrlToken } from './http-url.js';
 import { redactStreamUrl } from './stream-url.js';
 
 /**
@@ -79,18 +79,6 @@ export const REQUEST_FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   'livekit.TrackEgressRequest.room_name': 'plain',
   'livekit.TrackEgressRequest.track_id': 'plain',
 };
-
-/** A websocket sink URL with every query value and any user:password replaced. */
-function redactQueryValues(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return url.replace(/[?#].*$/, '?redacted');
-  }
-  for (const name of new Set(u.searchParams.keys())) u.searchParams.set(name, 'redacted');
-  return redactUrlToken(u.toString());
-}
 
 function redactString(rule: FieldRule | undefined, value: string): string {
   if (value === '') return value;
