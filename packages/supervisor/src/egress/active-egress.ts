@@ -26,7 +26,6 @@ import {
   type SegmentEntry,
   type SegmentsResult,
   type StreamResult,
-  redactUrlToken,
 } from '@egress/shared';
 import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
 import { closePlaylists } from '@egress/recorder/outputs/segments/segment-output';
@@ -535,9 +534,9 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     }
   }
 
-  /** The page recorded, without its token (the manifest is read by anyone with the files); SDK sources have none. */
+  /** The page recorded (the manifest redacts its token); SDK sources have none. */
   private sourceUrl(): string {
-    return this.plan.source.kind === 'web' ? redactUrlToken(this.plan.source.url) : '';
+    return this.plan.source.kind === 'web' ? this.plan.source.url : '';
   }
 
   /** A recorder that died left its playlists open; unless a fresh one continues them, they end here. */
