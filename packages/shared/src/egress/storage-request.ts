@@ -152,10 +152,22 @@ function s3Config(s3: S3Upload, field: string, base: StorageConfig | undefined):
 
 function azureConfig(az: AzureBlobUpload, field: string): NonNullable<StorageConfig['azure']> {
   return {
-    account_name: required(az.accountName, `${field}.account_name`),
+    account_name: azureAccountName(az.accountName, `${field}.account_name`),
     account_key: required(az.accountKey, `${field}.account_key`, true),
     container_name: required(az.containerName, `${field}.container_name`),
   };
+}
+
+/** The account name becomes the blob endpoint's host name: Azure's own rule keeps it from naming another host. */
+function azureAccountName(name: string, field: string): string {
+  if (!/^[a-z0-9]{3,24}$/.test(required(name, field))) {
+    throw errors.invalidArgument(
+      field,
+      name,
+      'must be 3 to 24 lowercase letters and digits (an Azure storage account name)',
+    );
+  }
+  return name;
 }
 
 function gcpConfig(gcp: GCPUpload, field: string): NonNullable<StorageConfig['gcp']> {
