@@ -19,8 +19,10 @@ import {
   S3Upload,
   SegmentedFileOutput,
   TrackType,
+  TwirpError,
   type EgressInfo,
 } from 'livekit-server-sdk';
+import { refusedGcpCredentials, serviceAccountJson } from '@egress/shared/testing/gcp-credentials';
 import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import {
   createAzureContainer,
@@ -169,7 +171,9 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
         containerName: azContainer,
       }),
     };
-    const gcsUpload = { case: 'gcp' as const, value: new GCPUpload({ bucket: gcsBucket }) };
+    // fake-gcs-server takes no auth at a custom endpoint, but the key still goes the whole way: request, checks, JWT.
+    const gcsKey = serviceAccountJson();
+    const gcsUpload = { case: 'gcp' as const, value: new GCPUpload({ bucket: gcsBucket, credentials: gcsKey }) };
     for (const [kind, bucket, upload] of [
       ['azure', azContainer, azureUpload],
       ['gcs', gcsBucket, gcsUpload],
@@ -181,6 +185,12 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
         }),
       );
       assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
+      // What livekit-server keeps and lists carries neither the Azure account key nor the GCP private key.
+      const [listed] = await client.listEgress({ egressId: done.egressId });
+      const keyLine = (JSON.parse(gcsKey) as { private_key: string }).private_key.split('\n')[2]!;
+      for (const secret of [storageServers().azure.key, keyLine]) {
+        assert.ok(!listed!.toJsonString().includes(secret), `${kind}: a secret in ListEgress`);
+      }
       assert.match(done.fileResults[0]!.location, new RegExp(`${bucket}/rec/${kind}/rec\\.mp4`));
       assert.equal((await probeObject(kind, bucket, `rec/${kind}/rec.mp4`)).video?.codec_name, 'h264', kind);
       const seg = done.segmentResults[0]!;
@@ -193,6 +203,25 @@ describe('uploads: S3 as the config storage, Azure and GCS from the request, bac
         assert.equal((await probeObject(kind, bucket, `rec/${kind}/hls/${n}`)).video?.codec_name, 'h264', n);
       }
     }
+  });
+
+  test('GCP credentials other than a service-account key are refused through livekit-server, naming the field', async () => {
+    const [external] = refusedGcpCredentials('http://127.0.0.1:9/token', '/proc/self/environ');
+    await assert.rejects(
+      client.startWebEgress(page.urlFor(), {
+        file: new EncodedFileOutput({
+          filepath: 'refused.mp4',
+          output: { case: 'gcp', value: new GCPUpload({ bucket: gcsBucket, credentials: external!.json }) },
+        }),
+      }),
+      (err: unknown) => {
+        assert.ok(err instanceof TwirpError, String(err));
+        assert.equal(err.code, 'invalid_argument', err.message);
+        assert.match(err.message, /file_outputs\[0\]\.output\.gcp\.credentials\.type/);
+        return true;
+      },
+    );
+    assert.deepEqual(await leftoversAfter(2000), []);
   });
 
   test("track egress files: to the config's S3, or to the request's own GCS, named once the track is known", async () => {

@@ -107,6 +107,23 @@ export function showValue(value: unknown): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
+/** The most UTF-8 bytes of error or details text sent to livekit-server (it stores and forwards every EgressInfo). */
+export const MAX_ERROR_TEXT_BYTES = 4096;
+
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes, on a character boundary, ending with a marker that says how much
+ * was cut. A page's error text can be megabytes; over 32 MB Redis drops livekit-server's connection.
+ */
+export function capErrorText(text: string, maxBytes = MAX_ERROR_TEXT_BYTES): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  const marker = (cut: number) => `… [cut: ${cut} bytes]`;
+  // The marker for the whole length is the longest it can be: the kept part plus any marker then fits.
+  let keep = Math.max(0, maxBytes - Buffer.byteLength(marker(bytes.length)));
+  while (keep > 0 && (bytes[keep]! & 0xc0) === 0x80) keep--;
+  return `${bytes.subarray(0, keep).toString('utf8')}${marker(bytes.length - keep)}`;
+}
+
 /** The error factory: one place that words each kind of failure. */
 export const errors = {
   invalidArgument: (field: string, value: unknown, why: string) =>

@@ -14,6 +14,7 @@ import {
   EgressInfo,
   EgressStatus,
   EncodedFileOutput,
+  S3Upload,
   StopEgressRequest,
   StreamOutput,
   WebEgressRequest,
@@ -52,7 +53,7 @@ describe('supervisor over psrpc', () => {
   let handler: PsrpcClient;
   let supervisor: Supervisor;
   let dir: string;
-  const reports: { method: string; id: string; status: EgressStatus; error: string }[] = [];
+  const reports: { method: string; id: string; status: EgressStatus; error: string; json: string }[] = [];
 
   const startReq = (egressId: string, url = 'http://127.0.0.1:9/', filepath = 'out.mp4') =>
     new RpcStartEgressRequest({
@@ -80,7 +81,13 @@ describe('supervisor over psrpc', () => {
         method,
         requestType: EgressInfo,
         handler: async (info: EgressInfo) => {
-          reports.push({ method, id: info.egressId, status: info.status, error: info.error });
+          reports.push({
+            method,
+            id: info.egressId,
+            status: info.status,
+            error: info.error,
+            json: info.toJsonString(),
+          });
           return new Empty();
         },
       });
@@ -151,6 +158,44 @@ describe('supervisor over psrpc', () => {
     ]);
     await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
     await assert.rejects(stop('EG_ok1'), (e: unknown) => e instanceof EgressError && e.code === 'unavailable');
+  });
+
+  test('no credential of the request reaches livekit-server: StartEgress reply, CreateEgress, UpdateEgress', async () => {
+    const req = new RpcStartEgressRequest({
+      egressId: 'EG_creds',
+      request: {
+        case: 'web',
+        value: new WebEgressRequest({
+          url: 'http://127.0.0.1:9/?access_token=CANARY-page',
+          fileOutputs: [
+            new EncodedFileOutput({
+              filepath: 'creds.mp4',
+              disableManifest: true,
+              output: {
+                case: 's3',
+                value: new S3Upload({
+                  accessKey: 'CANARY-ak',
+                  secret: 'CANARY-sk',
+                  sessionToken: 'CANARY-st',
+                  bucket: 'b',
+                  endpoint: 'http://127.0.0.1:9',
+                }),
+              },
+            }),
+          ],
+          streamOutputs: [new StreamOutput({ urls: ['rtmp://127.0.0.1/live/CANARY-streamkey'] })],
+        }),
+      },
+    });
+    const reply = await start(req);
+    await stop('EG_creds');
+    await until('the end', () => terminal('EG_creds'), 15_000);
+    const sent = [reply.toJsonString(), ...reports.filter((r) => r.id === 'EG_creds').map((r) => r.json)];
+    assert.ok(sent.length >= 3);
+    for (const json of sent) {
+      assert.doesNotMatch(json, /CANARY/, json);
+      assert.match(json, /"bucket":"b"/, 'the request copy is still there');
+    }
   });
 
   test('a duplicate egress id is answered already_exists', async () => {

@@ -250,11 +250,8 @@ export class Supervisor implements MetricsSource {
     }
     this.capacity.reserve(req.egressId, kind);
     const egLog = log.child({ egressID: req.egressId });
-    // A copy: the plan was built from the request, and the info's copy gets its stream keys redacted.
-    const info = startingInfo(req.egressId, req.roomId, roomNameOf(req), {
-      ...req.request,
-      value: (req.request.value as { clone(): unknown } | undefined)?.clone(),
-    } as EgressInfo['request']);
+    // startingInfo keeps a redacted copy: the plan was built from the request itself.
+    const info = startingInfo(req.egressId, req.roomId, roomNameOf(req), req.request);
     if (plan.source.kind === 'sdk') info.sourceType = EgressSourceType.SDK;
     const logFile = openLogFile(config.log_dir, req.egressId, egLog);
     const egress = new ActiveEgress(plan, info, {

@@ -3,7 +3,7 @@
  * as JSON text frames `{"muted":true|false}`, as upstream sends them.
  */
 import WebSocket from 'ws';
-import type { StreamResult } from '@egress/shared';
+import { redactQueryValues, type StreamResult } from '@egress/shared';
 
 export interface WebsocketSinkOptions {
   url: string;
@@ -35,7 +35,7 @@ export class WebsocketSink {
     this.ws = ws;
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('error', (err) => reject(new Error(`websocket ${this.o.url}: ${err.message}`)));
+      ws.once('error', (err) => reject(new Error(`websocket ${redactQueryValues(this.o.url)}: ${err.message}`)));
     });
     this.startedAt = Date.now();
     ws.on('error', (err) => (this.error ??= err.message));
@@ -73,7 +73,8 @@ export class WebsocketSink {
 
   result(): StreamResult {
     return {
-      url: this.o.url,
+      // StreamInfo.url goes to livekit-server and webhooks: the receiver's auth stays here.
+      url: redactQueryValues(this.o.url),
       status: this.error ? 'failed' : this.endedAt !== undefined ? 'finished' : 'active',
       ...(this.startedAt !== undefined ? { startedAt: this.startedAt } : {}),
       ...(this.endedAt !== undefined ? { endedAt: this.endedAt } : {}),

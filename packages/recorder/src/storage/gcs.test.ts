@@ -2,10 +2,13 @@
 // signatures, so here a presigned URL proves its form and the bytes it serves, not that GCS would accept it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { JWT } from 'google-auth-library';
+import { EgressError } from '@egress/shared';
+import { GCP_CANARY, refusedGcpCredentials, serviceAccountJson } from '@egress/shared/testing/gcp-credentials';
 import { probeMedia } from '../media/probe.js';
 import {
   createGcsBucket,
@@ -26,17 +29,6 @@ const MiB = 1024 * 1024;
 let dir: string;
 let bucket: string;
 const endpoint = () => storageServers().gcs.endpoint;
-
-/** A service-account JSON with a fresh key: enough for the SDK to sign URLs locally. */
-function serviceAccountJson(): string {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return JSON.stringify({
-    type: 'service_account',
-    project_id: 'egress-test',
-    client_email: 'egress@egress-test.iam.gserviceaccount.com',
-    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  });
-}
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'egress-gcs-test-'));
@@ -116,5 +108,76 @@ test('an upload that stalls mid-chunk is retried and completes', async () => {
     assert.equal(sha256(await readBack('gcs', bucket, 'stalled.bin')), await sha256File(file));
   } finally {
     await proxy.close();
+  }
+});
+
+/** A loopback server standing in for a request-chosen token URL: it counts every connection it gets. */
+async function startTokenTrap(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const server = createServer((_req, res) => res.writeHead(500).end());
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/token`,
+    connections: () => connections,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+test('credentials other than a service-account key never reach google-auth-library, nor open files or URLs', async () => {
+  const trap = await startTokenTrap();
+  const secretFile = path.join(dir, 'subject-token');
+  await writeFile(secretFile, GCP_CANARY);
+  try {
+    for (const v of refusedGcpCredentials(trap.url, secretFile)) {
+      assert.throws(
+        () => new GcsBackend(testGcpConfig(bucket, { credentials_json: v.json }), { apiEndpoint: endpoint() }),
+        (err: unknown) => {
+          assert.ok(err instanceof EgressError, `${v.name}: ${String(err)}`);
+          assert.equal(err.code, 'invalid_argument');
+          assert.ok(err.message.startsWith(`gcp.credentials${v.leaf}: `), `${v.name}: ${err.message}`);
+          assert.doesNotMatch(err.message, new RegExp(GCP_CANARY));
+          return true;
+        },
+      );
+    }
+    assert.equal(trap.connections(), 0, 'the token URL named in the JSON got no connection');
+  } finally {
+    await trap.close();
+  }
+});
+
+test('a service-account key with its own token_uri uploads with a JWT client that never calls that URL', async () => {
+  const trap = await startTokenTrap();
+  try {
+    const json = serviceAccountJson({ token_uri: trap.url, universe_domain: 'example.test' });
+    const backend = new GcsBackend(testGcpConfig(bucket, { credentials_json: json }), { apiEndpoint: endpoint() });
+    await backend.verify();
+    const file = path.join(dir, 'sa.bin');
+    await writeRandomFile(file, 1000);
+    await backend.upload(file, 'sa.bin', 'application/octet-stream');
+    await backend.presign('sa.bin', 60);
+    // Google's token endpoint is off limits here: a recording transporter (a stub, no network) shows where the
+    // client would ask for a token.
+    const auth = backend['bucket'].storage.authClient;
+    // The raw JSON (with its token_uri) never reaches google-auth-library: only the two fields the JWT needs.
+    assert.deepEqual(Object.keys(auth.jsonContent ?? {}).sort(), ['client_email', 'private_key']);
+    const jwt = await auth.getClient();
+    assert.ok(jwt instanceof JWT, 'the backend authenticates with a JWT client');
+    const asked: string[] = [];
+    jwt.transporter = {
+      request: (opts: { url?: string }) => {
+        asked.push(String(opts.url));
+        return Promise.reject(new Error('no network in this test'));
+      },
+    } as unknown as typeof jwt.transporter;
+    await assert.rejects(jwt.getAccessToken(), /no network in this test/);
+    assert.equal(asked.length, 1);
+    assert.match(asked[0]!, /^https:\/\/[a-z0-9.]*googleapis\.com\//, 'the token comes from Google');
+    assert.equal(jwt.universeDomain, 'googleapis.com');
+    assert.equal(trap.connections(), 0, 'the token_uri of the JSON got no connection');
+  } finally {
+    await trap.close();
   }
 });

@@ -4,7 +4,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { IdempotencyStrategy, Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
-import type { GcpConfig } from '@egress/shared';
+import { GoogleAuth, JWT } from 'google-auth-library';
+import { parseServiceAccountKey, type GcpConfig, type ServiceAccountKey } from '@egress/shared';
 import {
   DEFAULT_PART_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -17,6 +18,20 @@ import { withStallRetry } from './stall-retry.js';
 
 // Resumable chunks must be multiples of 256 KiB.
 const CHUNK_UNIT = 256 * 1024;
+const STORAGE_SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write';
+
+/**
+ * The only auth built from credentials JSON: a JWT client from the key's email and private key, which gets its
+ * token from Google's default endpoint (the key's token_uri and universe_domain are never read). The GoogleAuth
+ * around it carries the same two fields so URL signing finds the email without asking a metadata server.
+ */
+function serviceAccountAuth(key: ServiceAccountKey): GoogleAuth<JWT> {
+  const jwt = new JWT({ email: key.client_email, key: key.private_key, scopes: [STORAGE_SCOPE] });
+  return new GoogleAuth({
+    authClient: jwt,
+    credentials: { client_email: key.client_email, private_key: key.private_key },
+  });
+}
 
 /** GCS-specific options. */
 export interface GcsBackendOptions extends BackendOptions {
@@ -40,12 +55,10 @@ export class GcsBackend implements StorageBackend {
     this.chunkSize = Math.max(CHUNK_UNIT, Math.floor((opts.partSize ?? DEFAULT_PART_SIZE) / CHUNK_UNIT) * CHUNK_UNIT);
     this.timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxRetries = opts.maxRetries ?? 5;
-    const credentials = conf.credentials_json
-      ? (JSON.parse(conf.credentials_json) as Record<string, string>)
-      : undefined;
+    const key = conf.credentials_json ? parseServiceAccountKey(conf.credentials_json, 'gcp.credentials') : undefined;
     const options: StorageOptions = {
       ...(this.endpoint ? { apiEndpoint: this.endpoint } : {}),
-      ...(credentials ? { credentials, projectId: credentials['project_id'] } : {}),
+      ...(key ? { authClient: serviceAccountAuth(key), ...(key.project_id ? { projectId: key.project_id } : {}) } : {}),
       timeout: this.timeout,
       retryOptions: {
         autoRetry: true,

@@ -12,6 +12,7 @@ import {
   s3Tagging,
   sha256,
   sha256File,
+  storageServers,
   testS3Config,
   uniqueBucketName,
   writeRandomFile,
@@ -84,6 +85,19 @@ test('verify accepts the bucket and refuses a missing bucket or a wrong secret, 
   await assert.rejects(new S3Backend(testS3Config(bucket, { secret: 'wrong-secret' })).verify(), (err: unknown) => {
     assert.ok(err instanceof StorageBackendError);
     assert.match(err.message, /access denied/);
+    return true;
+  });
+});
+
+test('an endpoint with user:password in it is not repeated in errors', async () => {
+  const endpoint = new URL(storageServers().s3.endpoint);
+  endpoint.username = 'user';
+  endpoint.password = 'PASS-SECRET';
+  const backend = new S3Backend(testS3Config(bucket, { endpoint: endpoint.toString(), secret: 'wrong-secret' }));
+  await assert.rejects(backend.verify(), (err: unknown) => {
+    assert.ok(err instanceof StorageBackendError);
+    assert.match(err.message, /access denied/);
+    assert.doesNotMatch(err.message, /PASS-SECRET/);
     return true;
   });
 });

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import type { S3Config } from '@egress/shared';
+import { redactUrlToken, type S3Config } from '@egress/shared';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_PART_SIZE,
@@ -41,7 +41,7 @@ export class S3Backend implements StorageBackend {
     private readonly conf: S3Config,
     opts: BackendOptions = {},
   ) {
-    this.description = `s3 bucket "${conf.bucket}"${conf.endpoint ? ` at ${conf.endpoint}` : ''}`;
+    this.description = `s3 bucket "${conf.bucket}"${conf.endpoint ? ` at ${redactUrlToken(conf.endpoint)}` : ''}`;
     this.partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? DEFAULT_PART_SIZE);
     this.concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
     const timeout = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from './load.js';
+import { serviceAccountJson } from '../testing/gcp-credentials.js';
 import { isSecretPath, redactConfig } from './redact.js';
 
 const YAML = `
@@ -28,7 +29,7 @@ storage:
 backup:
   gcp:
     bucket: backup-bucket
-    credentials_json: '{"private_key":"gcp-key"}'
+    credentials_json: ${JSON.stringify(serviceAccountJson())}
     proxy_config:
       url: http://proxy:3128
       password: gcp-proxy-pass

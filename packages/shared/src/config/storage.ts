@@ -9,6 +9,8 @@ import {
   type StorageConfig,
 } from './schema.js';
 import type { Section } from './reader.js';
+import { errors } from '../errors.js';
+import { parseServiceAccountKey } from '../egress/gcp-service-account.js';
 
 const PROVIDERS = ['s3', 'azure', 'gcp', 'alioss'] as const;
 
@@ -98,19 +100,19 @@ function readAzure(s: Section): AzureConfig {
 function readGcp(s: Section): GcpConfig {
   const config: GcpConfig = { credentials_json: s.str('credentials_json') ?? '', bucket: s.requiredStr('bucket') };
   if (config.credentials_json) {
-    let parsed: unknown;
+    const looksLikePath = /^[~./]?[\w./-]+\.json$/.test(config.credentials_json.trim());
     try {
-      parsed = JSON.parse(config.credentials_json);
-    } catch {
-      parsed = undefined;
-    }
-    if (typeof parsed !== 'object' || parsed === null) {
-      const looksLikePath = /^[~./]?[\w./-]+\.json$/.test(config.credentials_json.trim());
-      s.c.invalid(
-        s.pathOf('credentials_json'),
-        undefined,
-        `must be the service-account JSON itself${looksLikePath ? ' (it looks like a file path: paste the file contents)' : ''}`,
-      );
+      // The recorder builds nothing but a service-account JWT client: anything else fails here, at start.
+      parseServiceAccountKey(config.credentials_json, s.pathOf('credentials_json'));
+    } catch (err) {
+      if (!looksLikePath) s.c.problems.push(errors.from(err).message);
+      else {
+        s.c.invalid(
+          s.pathOf('credentials_json'),
+          undefined,
+          'must be the service-account JSON itself (it looks like a file path: paste the file contents)',
+        );
+      }
     }
   }
   const proxy = readProxy(s);

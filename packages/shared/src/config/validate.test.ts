@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EgressError } from '../errors.js';
+import { serviceAccountJson } from '../testing/gcp-credentials.js';
 import { ConfigError } from './config-error.js';
 import { parseConfig } from './load.js';
 import { validateConfig } from './validate.js';
@@ -289,9 +290,14 @@ backup:
   });
 
   it('reads gcp and alioss', () => {
-    const gcp = parse('storage:\n  gcp:\n    bucket: g\n    credentials_json: \'{"type":"service_account"}\'').config
-      .storage?.gcp;
-    assert.deepEqual(gcp, { bucket: 'g', credentials_json: '{"type":"service_account"}' });
+    const key = serviceAccountJson();
+    const gcp = parse(`storage:\n  gcp:\n    bucket: g\n    credentials_json: ${JSON.stringify(key)}`).config.storage
+      ?.gcp;
+    assert.deepEqual(gcp, { bucket: 'g', credentials_json: key });
+    assert.match(
+      errorOf(`${BASE}storage:\n  gcp:\n    bucket: g\n    credentials_json: '{"type":"authorized_user"}'\n`),
+      /storage\.gcp\.credentials_json\.type: only "service_account" keys are accepted/,
+    );
     const ali = parse(
       'storage:\n  alioss:\n    access_key: a\n    secret: s\n    endpoint: oss-cn.aliyuncs.com\n    bucket: b',
     );

@@ -35,3 +35,19 @@ test('token and access_token query values are redacted anywhere in a line, raw o
   );
   assert.equal(redactTokenParams('my_token=keep ?tokens=keep'), 'my_token=keep ?tokens=keep');
 });
+
+test('access_token, a token in any letter case, user:password and a token in an unparseable URL are redacted', () => {
+  assert.equal(
+    redactUrlToken('https://app.test/rec?access_token=AT-SECRET&Token=T-SECRET&room=r'),
+    'https://app.test/rec?access_token=redacted&Token=redacted&room=r',
+  );
+  assert.equal(redactUrlToken('https://u:P-SECRET@s3.test/b'), 'https://redacted:redacted@s3.test/b');
+  assert.equal(redactUrlToken('::bad?x=1&token=T-SECRET'), '::bad?x=1&token=redacted');
+});
+
+test('a refused page URL is shown without its token', () => {
+  assert.throws(
+    () => assertHttpUrl('file:///x?token=T-SECRET', 'web.url'),
+    (e: unknown) => e instanceof EgressError && !e.message.includes('T-SECRET'),
+  );
+});

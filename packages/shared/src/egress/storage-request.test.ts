@@ -130,6 +130,9 @@ test('malformed upload configs are refused naming the field, without echoing sec
   rejects(at(s3({ sessionToken: 'tok' })), 'invalid_argument', 'egress.outputs[0].storage.s3.access_key');
   rejects(at(s3({ endpoint: 'minio:9000' })), 'invalid_argument', 'egress.outputs[0].storage.s3.endpoint');
   rejects(at(azure({ containerName: '' })), 'invalid_argument', 'egress.outputs[0].storage.azure.container_name');
+  for (const accountName of ['127.0.0.1:6379/x?', 'evil.test#', 'Acct', 'ab']) {
+    rejects(at(azure({ accountName })), 'invalid_argument', 'egress.outputs[0].storage.azure.account_name');
+  }
   rejects(at(gcp({ bucket: ' ' })), 'invalid_argument', 'egress.outputs[0].storage.gcp.bucket');
   assert.throws(at(azure({ accountKey: '' })), (err: unknown) => {
     assert.ok(err instanceof EgressError);

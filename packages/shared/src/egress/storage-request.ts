@@ -13,6 +13,7 @@ import type {
 } from '@livekit/protocol';
 import { CONFIG_DEFAULTS, type StorageConfig } from '../config/schema.js';
 import { EgressError, errors } from '../errors.js';
+import { parseServiceAccountKey } from './gcp-service-account.js';
 
 /** The upload oneof of a request message: StorageConfig.provider, or EncodedFileOutput/SegmentedFileOutput/ImageOutput.output. */
 export type UploadProvider = ProtoStorageConfig['provider'];
@@ -151,25 +152,28 @@ function s3Config(s3: S3Upload, field: string, base: StorageConfig | undefined):
 
 function azureConfig(az: AzureBlobUpload, field: string): NonNullable<StorageConfig['azure']> {
   return {
-    account_name: required(az.accountName, `${field}.account_name`),
+    account_name: azureAccountName(az.accountName, `${field}.account_name`),
     account_key: required(az.accountKey, `${field}.account_key`, true),
     container_name: required(az.containerName, `${field}.container_name`),
   };
 }
 
+/** The account name becomes the blob endpoint's host name: Azure's own rule keeps it from naming another host. */
+function azureAccountName(name: string, field: string): string {
+  if (!/^[a-z0-9]{3,24}$/.test(required(name, field))) {
+    throw errors.invalidArgument(
+      field,
+      name,
+      'must be 3 to 24 lowercase letters and digits (an Azure storage account name)',
+    );
+  }
+  return name;
+}
+
 function gcpConfig(gcp: GCPUpload, field: string): NonNullable<StorageConfig['gcp']> {
   rejectProxy(gcp.proxy, field);
-  if (gcp.credentials) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(gcp.credentials);
-    } catch {
-      parsed = undefined;
-    }
-    if (typeof parsed !== 'object' || parsed === null) {
-      throw errors.invalidArgument(`${field}.credentials`, '(not shown)', 'must be the service-account JSON text');
-    }
-  }
+  // Checked here so a bad key fails the request before anything starts; gcs.ts parses it again to build the client.
+  if (gcp.credentials) parseServiceAccountKey(gcp.credentials, `${field}.credentials`);
   return { credentials_json: gcp.credentials, bucket: required(gcp.bucket, `${field}.bucket`) };
 }
 

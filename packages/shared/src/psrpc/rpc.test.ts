@@ -364,6 +364,34 @@ describe('psrpc over a real redis-server', () => {
     }
   });
 
+  it('caps an error reply at 4 KiB, keeping its code', async () => {
+    const server = new PsrpcServer(newBus(), 'EgressHandler');
+    await server.registerQueue({
+      method: 'StopEgress',
+      topic: 'EG_long',
+      requestType: StopEgressRequest,
+      handler: async () => {
+        throw new EgressError('failed_precondition', `page said: ${'x'.repeat(1024 * 1024)}`);
+      },
+    });
+    const client = await PsrpcClient.create(newBus(), 'EgressHandler');
+    try {
+      await assert.rejects(
+        client.request('StopEgress', 'EG_long', new StopEgressRequest(), EgressInfo, { timeoutMs: 2000 }),
+        (err: unknown) => {
+          assert.ok(err instanceof EgressError);
+          assert.equal(err.code, 'failed_precondition');
+          assert.ok(Buffer.byteLength(err.message) <= 4096, `${Buffer.byteLength(err.message)} bytes`);
+          assert.match(err.message, /^page said: x+… \[cut: \d+ bytes\]$/);
+          return true;
+        },
+      );
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   it('propagates a handler EgressError code and message; other throws become internal', async () => {
     const onError: unknown[] = [];
     const server = new PsrpcServer(newBus(), 'EgressHandler', { onError: (err) => onError.push(err) });

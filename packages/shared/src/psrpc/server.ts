@@ -3,7 +3,7 @@
  * with the same claim/affinity, queue and multi semantics as psrpc v0.7.
  */
 import type { Message, MessageType } from '@bufbuild/protobuf';
-import { EgressError, errors } from '../errors.js';
+import { capErrorText, EgressError, errors } from '../errors.js';
 import type { BusHandler, RedisBus } from './bus.js';
 import { claimRequestChannel, claimResponseChannel, requestChannel, responseChannel, type Topic } from './channels.js';
 import { MAX_TIMER_MS, msUntil, nowNs } from './clock.js';
@@ -280,7 +280,7 @@ export class PsrpcServer {
       serverId: this.id,
       sentAt: nowNs(),
       ...(reply.rawResponse ? { rawResponse: reply.rawResponse } : {}),
-      ...(reply.error ? { error: reply.error.message, code: reply.error.code } : {}),
+      ...(reply.error ? { error: capErrorText(reply.error.message), code: reply.error.code } : {}),
     });
     await this.bus.publish(responseChannel(this.service, ir.clientId), encodeEnvelope(res));
   }

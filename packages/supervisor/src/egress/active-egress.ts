@@ -8,6 +8,7 @@ import type { EgressInfo } from '@livekit/protocol';
 import {
   assertStreamUrlCount,
   DEFAULT_MAX_STREAM_URLS,
+  capErrorText,
   EgressError,
   errors,
   normalizeStreamUrl,
@@ -27,7 +28,6 @@ import {
   type SegmentEntry,
   type SegmentsResult,
   type StreamResult,
-  redactUrlToken,
 } from '@egress/shared';
 import { capturePath, deliverCapture } from '@egress/recorder/outputs/file-delivery';
 import { closePlaylists } from '@egress/recorder/outputs/segments/segment-output';
@@ -366,7 +366,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     this.parts.push(...delivered);
     this.restartNotes.push(`recorder restarted (${n}/${this.deps.restarts}): ${cause}`);
     this.deps.log.warn('restarting the recorder', { cause, restart: n, parts: this.parts.length });
-    this.info.details = this.restartNotes.join('; ');
+    this.info.details = capErrorText(this.restartNotes.join('; '));
     this.info.updatedAt = msToNs(Date.now());
     this.deps.io.update(this.info).catch(() => undefined);
     if (old && !old.hasExited) {
@@ -457,7 +457,7 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
       await rename(this.plan.tmpDir, aside).catch(() => undefined);
       const kept = capturePath(aside, this.attemptPlan.outputs.file?.fileType);
       this.restartNotes[this.restartNotes.length - 1] += `; partial capture kept at ${kept}`;
-      this.info.details = this.restartNotes.join('; ');
+      this.info.details = capErrorText(this.restartNotes.join('; '));
       this.keepTmpDir = false;
       tmpDir = undefined;
     }
@@ -540,9 +540,9 @@ export class ActiveEgress extends EventEmitter<ActiveEgressEvents> {
     }
   }
 
-  /** The page recorded, without its token (the manifest is read by anyone with the files); SDK sources have none. */
+  /** The page recorded (the manifest redacts its token); SDK sources have none. */
   private sourceUrl(): string {
-    return this.plan.source.kind === 'web' ? redactUrlToken(this.plan.source.url) : '';
+    return this.plan.source.kind === 'web' ? this.plan.source.url : '';
   }
 
   /** A recorder that died left its playlists open; unless a fresh one continues them, they end here. */

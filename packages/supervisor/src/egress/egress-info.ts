@@ -18,7 +18,7 @@ import type {
   SegmentsResult,
   StreamResult,
 } from '@egress/shared';
-import { EgressError, redactStreamUrl } from '@egress/shared';
+import { capErrorText, EgressError, redactEgressRequest } from '@egress/shared';
 
 /** Unix milliseconds to the nanosecond bigint EgressInfo carries. */
 export const msToNs = (ms: number): bigint => BigInt(Math.round(ms)) * 1_000_000n;
@@ -58,7 +58,7 @@ export function streamInfo(r: StreamResult, now = Date.now()): StreamInfo {
     startedAt: r.startedAt !== undefined ? msToNs(r.startedAt) : 0n,
     endedAt: r.endedAt !== undefined ? msToNs(r.endedAt) : 0n,
     duration: r.startedAt !== undefined ? msToNs(Math.max(0, end - r.startedAt)) : 0n,
-    error: r.error ?? '',
+    error: capErrorText(r.error ?? ''),
     retries: r.retries,
     lastRetryAt: r.lastRetryAt !== undefined ? msToNs(r.lastRetryAt) : 0n,
   });
@@ -104,7 +104,7 @@ export function applyResults(info: EgressInfo, r: Partial<OutputResults>): void 
   } else info.result = { case: undefined };
 }
 
-/** A fresh STARTING info for a request; the request copy is what clients see in ListEgress. */
+/** A fresh STARTING info for a request, with a redacted copy of it: every update sends that copy. */
 export function startingInfo(
   egressId: string,
   roomId: string,
@@ -120,33 +120,17 @@ export function startingInfo(
     status: EgressStatus.EGRESS_STARTING,
     startedAt: msToNs(now),
     updatedAt: msToNs(now),
-    request,
+    // ListEgress and webhooks show this copy to anyone with room admin rights: no credential may be in it.
+    request: redactEgressRequest(request),
   });
-  redactRequest(info);
   return info;
-}
-
-/** ListEgress shows the request copy to anyone with room admin rights: stream keys are redacted in it, as upstream. */
-export function redactRequest(info: EgressInfo): void {
-  const req = info.request.value as
-    | {
-        streamOutputs?: { urls: string[] }[];
-        output?: { case?: string; value?: unknown };
-        outputs?: { config: { case?: string; value?: unknown } }[];
-      }
-    | undefined;
-  if (!req) return;
-  const redact = (s: { urls: string[] }) => (s.urls = s.urls.map(redactStreamUrl));
-  req.streamOutputs?.forEach(redact);
-  if (req.output?.case === 'stream') redact(req.output.value as { urls: string[] });
-  req.outputs?.forEach((o) => o.config.case === 'stream' && redact(o.config.value as { urls: string[] }));
 }
 
 /** Applies a terminal report to a copy of the info. */
 export function endedInfo(base: EgressInfo, end: EndInfo): EgressInfo {
   const info = base.clone();
   info.status = STATUS_OF[end.state];
-  info.details = end.details;
+  info.details = capErrorText(end.details);
   info.endedAt = msToNs(end.endedAt);
   info.updatedAt = msToNs(Date.now());
   applyResults(info, {
@@ -157,7 +141,7 @@ export function endedInfo(base: EgressInfo, end: EndInfo): EgressInfo {
   });
   if (end.error) {
     const err = new EgressError(end.error.code, end.error.message);
-    info.error = err.message;
+    info.error = capErrorText(err.message);
     // Upstream reports a reached session limit as 413, which no psrpc code maps to.
     info.errorCode = end.state === 'limit_reached' ? 413 : err.httpStatus;
   }

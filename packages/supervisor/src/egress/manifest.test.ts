@@ -105,3 +105,13 @@ test('the track fields follow the request type, as upstream fills them', () => {
   );
   assert.deepEqual(JSON.parse(json), { egress_id: 'EG_a', audio_track_id: 'TR_a' });
 });
+
+test('the manifest never carries a token, access_token or user:password of the page URL', () => {
+  const url = 'https://u:PASS-SECRET@app.test/rec?room=r&token=T-SECRET&access_token=AT-SECRET';
+  const json = manifestJson(buildManifest(new EgressInfo({ egressId: 'EG_tok' }), url));
+  assert.doesNotMatch(json, /SECRET/);
+  assert.match(
+    json,
+    /"url": "https:\/\/redacted:redacted@app\.test\/rec\?room=r&token=redacted&access_token=redacted"/,
+  );
+});

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { EgressInfo } from '@livekit/protocol';
-import type { RecordedTrack, SourcePlan } from '@egress/shared';
+import { redactUrlToken, type RecordedTrack, type SourcePlan } from '@egress/shared';
 
 /** What an SDK egress recorded, named as upstream's manifest names it; what a request type has no word for is left out. */
 export interface ManifestTracks {
@@ -83,7 +83,8 @@ export function buildManifest(info: EgressInfo, url: string, extras: ManifestExt
     egress_id: info.egressId,
     room_id: info.roomId,
     room_name: info.roomName,
-    url,
+    // The manifest sits beside the recordings, readable by whoever reads them: a page's token stays out.
+    url: redactUrlToken(url),
     started_at: info.startedAt,
     ended_at: info.endedAt,
     ...extras.tracks,
