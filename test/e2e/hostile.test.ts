@@ -5,7 +5,7 @@
 // environment. The test runs its own livekit-server (and Redis) so that it can receive the server's webhooks.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -43,6 +43,11 @@ import { startRtmpServer, type RtmpServer } from './fixtures/stream-receivers.js
 
 /** One distinct value per credential field; none may appear anywhere the node's output reaches. */
 const tag = randomBytes(4).toString('hex');
+/** A real key: the service checks that a service account's private_key is a PEM key. */
+const SA_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+  type: 'pkcs8',
+  format: 'pem',
+}) as string;
 const CANARY = {
   apiSecret: `cfgsecret${tag}${randomBytes(8).toString('hex')}`.slice(0, 32),
   s3Key: `AKIAS3KEY${tag}`.toUpperCase(),
@@ -50,6 +55,8 @@ const CANARY = {
   s3Token: `s3token-${tag}`,
   s3ExternalId: `s3extid-${tag}`,
   gcpKey: `gcpkey-${tag}`,
+  // One whole line of the key's base64 body: a JSON copy escapes the newlines around it, not the line.
+  gcpPrivateKey: SA_PEM.split('\n')[2]!,
   gcpEnvironSteal: `gcpenv-${tag}`,
   azureKey: Buffer.from(`azurekey-${tag}`).toString('base64'),
   aliKey: `alikey-${tag}`,
@@ -521,7 +528,7 @@ describe('hostile requests', { timeout: 600_000 }, () => {
                 credentials: JSON.stringify({
                   type: 'service_account',
                   client_email: 'rec@example.iam.gserviceaccount.com',
-                  private_key: `-----BEGIN PRIVATE KEY-----\n${CANARY.gcpKey}\n-----END PRIVATE KEY-----\n`,
+                  private_key: SA_PEM,
                   token_uri: `${attacker.url}/token`,
                 }),
               }),
@@ -587,7 +594,7 @@ describe('hostile requests', { timeout: 600_000 }, () => {
       {
         name: 'track egress with {publisher_identity} filled late',
         call: async () => {
-          const [p] = await rooms.listParticipants(roomName);
+          const p = (await rooms.listParticipants(roomName)).find((x) => x.identity === identity);
           const track = p?.tracks.find((t) => t.type === TrackType.AUDIO);
           assert.ok(track, 'the publisher has an audio track');
           return client.startTrackEgress(
@@ -601,7 +608,7 @@ describe('hostile requests', { timeout: 600_000 }, () => {
       {
         name: 'track egress to a websocket with a query secret',
         call: async () => {
-          const [p] = await rooms.listParticipants(roomName);
+          const p = (await rooms.listParticipants(roomName)).find((x) => x.identity === identity);
           const track = p?.tracks.find((t) => t.type === TrackType.AUDIO);
           assert.ok(track, 'the publisher has an audio track');
           return client.startTrackEgress(roomName, `ws://127.0.0.1:9/ws?key=${CANARY.wsQuery}`, track.sid);

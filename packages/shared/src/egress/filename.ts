@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { confinePath, sanitizeValue, type OutputRoots, type ResolvedPath } from './safe-path.js';
+import { assertClean, confinePath, sanitizeValue, type OutputRoots, type ResolvedPath } from './safe-path.js';
 
 /** Values for upstream's filename placeholders. */
 export interface FilenameContext {
@@ -89,5 +89,7 @@ export function resolveFilepath(
   roots: OutputRoots,
   at: string,
 ): ResolvedPath {
+  // Checked as requested too: the extension can hide a ".." segment from the result ("..." + ".mp4").
+  assertClean(raw, at, raw);
   return confinePath(expandFilepath(raw, ext, ctx), roots, at, raw);
 }

@@ -66,6 +66,8 @@ describe('output path confinement', () => {
     const cases: [StartRequestLike, string, string][] = [
       [web(file('a/../../etc/x.mp4')), 'web.file_outputs[0].filepath', 'a/../../etc/x.mp4'],
       [web(file('../../x.mp4')), 'web.file_outputs[0].filepath', '../../x.mp4'],
+      // The extension fix would turn it into "...mp4", which is no ".." segment.
+      [web(file('..')), 'web.file_outputs[0].filepath', '..'],
       [web(file('a\\..\\..\\x.mp4')), 'web.file_outputs[0].filepath', 'a\\..\\..\\x.mp4'],
       [web(file('a/%2E%2e/%2e%2e/x.mp4')), 'web.file_outputs[0].filepath', 'a/%2E%2e/%2e%2e/x.mp4'],
       [web(file('x\0.mp4')), 'web.file_outputs[0].filepath', 'x\0.mp4'],

@@ -71,7 +71,8 @@ export function sanitizeValue(value: string): string {
 }
 
 /** Refuses NUL, control characters, newlines, invalid UTF-16 and any `..` segment (also between backslashes). */
-function assertClean(p: string, at: string, shown: string): void {
+/** Refuses a path with NUL, a control character, invalid Unicode or a `..` segment, naming `at` and `shown`. */
+export function assertClean(p: string, at: string, shown: string): void {
   if (p.includes('\0')) throw errors.invalidArgument(at, shown, 'contains a NUL byte');
   if (CONTROL.test(p)) throw errors.invalidArgument(at, shown, 'contains a control character or line break');
   if (new RegExp(LONE_SURROGATE.source).test(p)) throw errors.invalidArgument(at, shown, 'is not valid Unicode');
