@@ -15,3 +15,4 @@ export * from './ipc/messages.js';
 export * from './log/logger.js';
 export * from './config/index.js';
 export * from './egress/sdk-request-plan.js';
+export * from './egress/request-kinds.js';

@@ -5,7 +5,7 @@
  */
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,13 @@ import {
   EgressInfo,
   EgressStatus,
   EncodedFileOutput,
+  Output,
+  StartEgressRequest,
   S3Upload,
   StopEgressRequest,
   StreamOutput,
   WebEgressRequest,
+  WebSource,
 } from '@livekit/protocol';
 import { createLogger, EgressError, validateConfig } from '@egress/shared';
 import {
@@ -249,6 +252,26 @@ describe('supervisor over psrpc', () => {
       message: 'web.stream_outputs[0].urls: at most 8 per egress (max_stream_urls) (got "9 URLs")',
     });
     assert.deepEqual(statuses('EG_streams'), []);
+  });
+
+  test('an unwritable file of a unified request is invalid_argument naming its own output field', async () => {
+    mkdirSync(path.join(dir, 'out'), { recursive: true });
+    writeFileSync(path.join(dir, 'out', 'not-a-dir'), '');
+    const req = new RpcStartEgressRequest({
+      egressId: 'EG_unified_file',
+      request: {
+        case: 'egress',
+        value: new StartEgressRequest({
+          source: { case: 'web', value: new WebSource({ url: 'http://127.0.0.1:9/' }) },
+          outputs: [
+            new Output({ config: { case: 'stream', value: new StreamOutput({ urls: ['rtmp://127.0.0.1/live/k'] }) } }),
+            new Output({ config: { case: 'file', value: new EncodedFileOutput({ filepath: 'not-a-dir/a.mp4' }) } }),
+          ],
+        }),
+      },
+    });
+    await assert.rejects(start(req), { code: 'invalid_argument', message: /^egress\.outputs\[1\]\.file\.filepath: / });
+    assert.deepEqual(statuses('EG_unified_file'), []);
   });
 
   test('a child that is never ready is killed and the start fails with a clear error', async () => {

@@ -5,7 +5,11 @@ import {
   assertDestinationWritable,
   assertStreamUrlCount,
   errors,
+  metricsType,
+  outputField,
   planFromRequest,
+  requestCost,
+  requestField,
   roomNameOf,
   sdkRoomContext,
   type EgressConfig,
@@ -27,8 +31,7 @@ import { ActiveEgress } from './egress/active-egress.js';
 import { startingInfo } from './egress/egress-info.js';
 import { countPulseSinks, type HandlerResult, type MetricsSource } from './http/metrics.js';
 import { sharedResult } from './http/shared-result.js';
-import { Capacity, type RequestKind } from './pool/capacity.js';
-import { roomCompositeKind } from './pool/room-composite-kind.js';
+import { Capacity } from './pool/capacity.js';
 import { OverloadWatch } from './pool/overload-watch.js';
 import { CpuMonitor } from './pool/cpu-monitor.js';
 import { RecorderProcess } from './pool/recorder-process.js';
@@ -177,7 +180,9 @@ export class Supervisor implements MetricsSource {
   /** Upstream's bid: -1 = no bid, 0.5 idle (keeps idle nodes for heavy work), 1 busy with room. */
   affinity(req: RpcStartEgressRequest): number {
     if (this.draining) return -1;
-    const reason = this.capacity.explainReject(kindOf(req), Date.now(), { estimatedCpu: req.estimatedCpu });
+    const reason = this.capacity.explainReject(requestCost(req.request), Date.now(), {
+      estimatedCpu: req.estimatedCpu,
+    });
     if (reason) {
       this.opts.log.info('not bidding for a request', { egressID: req.egressId, reason });
       return -1;
@@ -242,7 +247,7 @@ export class Supervisor implements MetricsSource {
     if (plan.outputs.file && !plan.outputs.file.upload) {
       await assertDestinationWritable(plan.outputs.file.destination, fileField(req));
     }
-    const kind = kindOf(req);
+    const kind = requestCost(req.request);
     const reject = this.capacity.explainReject(kind, Date.now(), { estimatedCpu: req.estimatedCpu });
     if (reject) {
       log.info('rejecting a request', { egressID: req.egressId, reason: reject });
@@ -275,13 +280,13 @@ export class Supervisor implements MetricsSource {
     egress.on('restarted', ({ oldPid, newPid }) => {
       if (oldPid) this.cpu.unwatch(oldPid);
       if (newPid && this.active.has(req.egressId)) this.cpu.watch(newPid);
-      this.onRestart?.(egress.info.request.case ?? 'unknown');
+      this.onRestart?.(metricsType(egress.info.request));
     });
     void egress.ended.then((end) => {
       void logFile?.end(`${EgressStatus[end.status]} ${end.error || end.details}`);
       const result = this.cpuActions.get(req.egressId) ?? resultOf(end, this.draining);
       this.cpuActions.delete(req.egressId);
-      this.onResult?.(egress.info.request.case ?? 'unknown', result);
+      this.onResult?.(metricsType(egress.info.request), result);
       return this.forget(req.egressId);
     });
     // Control topics exist before the child does, so a StopEgress racing the start is not lost.
@@ -372,7 +377,7 @@ export class Supervisor implements MetricsSource {
   activeByType(): Record<string, number> {
     const counts: Record<string, number> = {};
     for (const e of this.active.values()) {
-      const type = e.info.request.case ?? 'unknown';
+      const type = metricsType(e.info.request);
       counts[type] = (counts[type] ?? 0) + 1;
     }
     return counts;
@@ -528,36 +533,11 @@ function resultOf(end: EgressInfo, draining: boolean): HandlerResult {
   return 'process_error';
 }
 
-function kindOf(req: RpcStartEgressRequest): RequestKind {
-  const r = req.request;
-  const composite = roomCompositeKind(req);
-  if (composite) return composite;
-  if (r.case === 'participant') return 'participant';
-  if (r.case === 'trackComposite') return 'track_composite';
-  if (r.case === 'track') return 'track';
-  // Upstream prices a transcoded MediaSource as a participant egress.
-  if (r.case === 'egress' && r.value.source.case === 'media') return 'participant';
-  const audioOnly =
-    (r.case === 'web' && r.value.audioOnly) ||
-    (r.case === 'egress' && r.value.source.case === 'web' && r.value.source.value.audioOnly);
-  return audioOnly ? 'audio_web' : 'web';
-}
-
 /** The request's field holding its stream URLs, for errors. */
 function streamUrlsField(req: RpcStartEgressRequest): string {
-  const r = req.request;
-  if (r.case === 'egress')
-    return `egress.outputs[${r.value.outputs.findIndex((o) => o.config.case === 'stream')}].stream.urls`;
-  const field = (r.case ?? 'request').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  const lists = (r.value as { streamOutputs?: unknown[] } | undefined)?.streamOutputs;
-  return lists?.length ? `${field}.stream_outputs[0].urls` : `${field}.stream.urls`;
+  return `${outputField(req.request, 'stream') ?? requestField(req.request)}.urls`;
 }
 
 function fileField(req: RpcStartEgressRequest): string {
-  if (req.request.case === 'participant') return 'participant.file_outputs[0].filepath';
-  if (req.request.case === 'trackComposite') return 'track_composite.file_outputs[0].filepath';
-  if (req.request.case === 'track') return 'track.file.filepath';
-  if (req.request.case === 'egress') return 'egress.outputs[0].filepath';
-  if (req.request.case === 'roomComposite') return 'room_composite.file_outputs[0].filepath';
-  return 'web.file_outputs[0].filepath';
+  return `${outputField(req.request, 'file') ?? requestField(req.request)}.filepath`;
 }

@@ -269,6 +269,39 @@ function imagesPlan(req: Extract<RequestOutput, { kind: 'images' }>, ctx: Output
   };
 }
 
+/** The output lists of a v1 request (web, room composite, participant, track composite). */
+export interface RequestOutputLists {
+  fileOutputs: EncodedFileOutput[];
+  streamOutputs: StreamOutput[];
+  segmentOutputs: SegmentedFileOutput[];
+  imageOutputs: ImageOutput[];
+  /** The deprecated single output, which web, room composite and track composite still carry. */
+  output?:
+    | { case: 'file'; value: EncodedFileOutput }
+    | { case: 'stream'; value: StreamOutput }
+    | { case: 'segments'; value: SegmentedFileOutput }
+    | { case: undefined; value?: undefined };
+}
+
+/**
+ * A v1 request's outputs, named under `field` (`web`, `participant`...); SDKs fill both the deprecated single
+ * output and the lists, and the lists win.
+ */
+export function listOutputs(v: RequestOutputLists, field: string): RequestOutput[] {
+  const lists: RequestOutput[] = [
+    ...v.fileOutputs.map((value, i) => ({ kind: 'file' as const, value, at: `${field}.file_outputs[${i}]` })),
+    ...v.streamOutputs.map((value, i) => ({ kind: 'stream' as const, value, at: `${field}.stream_outputs[${i}]` })),
+    ...v.segmentOutputs.map((value, i) => ({ kind: 'segments' as const, value, at: `${field}.segment_outputs[${i}]` })),
+    ...v.imageOutputs.map((value, i) => ({ kind: 'images' as const, value, at: `${field}.image_outputs[${i}]` })),
+  ];
+  if (lists.length > 0) return lists;
+  const o = v.output;
+  if (o?.case === 'file') return [{ kind: 'file', value: o.value, at: `${field}.file` }];
+  if (o?.case === 'stream') return [{ kind: 'stream', value: o.value, at: `${field}.stream` }];
+  if (o?.case === 'segments') return [{ kind: 'segments', value: o.value, at: `${field}.segments` }];
+  return [];
+}
+
 /** The unified request's outputs, each with its own upload config when it has one. */
 export function unifiedOutputs(eg: StartEgressRequest): RequestOutput[] {
   return eg.outputs.map((o, i): RequestOutput => {

@@ -6,7 +6,8 @@ import type { RoomCompositeEgressRequest, StartEgressRequest, WebEgressRequest }
 import { EgressError, errors } from '../errors.js';
 import { encodingFromRequest } from './encoding.js';
 import { assertHttpUrl } from './http-url.js';
-import { planOutputs, unifiedOutputs, unifiedUpload, type RequestOutput } from './outputs-plan.js';
+import { listOutputs, planOutputs, unifiedOutputs, unifiedUpload } from './outputs-plan.js';
+import { REQUEST_TYPES, requestRoomName, requestSource } from './request-kinds.js';
 import type { StorageConfig } from '../config/schema.js';
 import type { StorageDefaults } from './storage-request.js';
 import type {
@@ -21,7 +22,7 @@ import type {
 import { roomCompositeSource, type RoomCompositeFields } from './room-composite.js';
 
 export { assertHttpUrl };
-import { planSdkRequest, sdkRoomAudioSourcePlan, sdkRoomName, type SdkRoomContext } from './sdk-request-plan.js';
+import { planSdkRequest, sdkRoomAudioSourcePlan, type SdkRoomContext } from './sdk-request-plan.js';
 
 /** The parts of rpc.StartEgressRequest that decide what to record. */
 export interface StartRequestLike {
@@ -96,7 +97,8 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
   const roomName = roomNameOf(req);
   const filename = { roomName, roomId: req.roomId, identifier: roomName || 'web', now };
   const r = req.request;
-  if (sdkRoomName(req) !== undefined) {
+  if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
+  if (requestSource(r) === 'sdk') {
     const plan = planSdkRequest(req, {
       base,
       filename,
@@ -107,9 +109,10 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
   }
   if (r.case === 'web') {
     const web = r.value as WebEgressRequest;
-    const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, 'web');
-    const outputs = planOutputs(legacyOutputs(web, 'web'), source, 'web.outputs', { ...ctx, roots, filename });
-    const encoding = encodingFromRequest(web.options, 'web', outputs.file?.fileType);
+    const { field } = REQUEST_TYPES.web;
+    const source = webSource(web.url, web.audioOnly, web.videoOnly, web.awaitStartSignal, field);
+    const outputs = planOutputs(listOutputs(web, field), source, `${field}.outputs`, { ...ctx, roots, filename });
+    const encoding = encodingFromRequest(web.options, field, outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === 'egress') {
@@ -117,60 +120,29 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
     const source = await unifiedSource(eg, req, ctx);
     const list = unifiedOutputs(eg);
     const requestUpload = unifiedUpload(eg);
-    const outputs = planOutputs(list, source, 'egress.outputs', {
+    const outputs = planOutputs(list, source, `${REQUEST_TYPES.egress.field}.outputs`, {
       ...ctx,
       roots,
       filename,
       ...requestUpload,
     });
-    const encoding = encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType);
+    const encoding = encodingFromRequest(eg.encoding, REQUEST_TYPES.egress.field, outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
   if (r.case === 'roomComposite') {
     const rc = r.value as RoomCompositeEgressRequest;
-    const source = await templateSource(rc, req, ctx, 'room_composite');
-    const outputs = planOutputs(legacyOutputs(rc, 'room_composite'), source, 'room_composite.outputs', {
-      ...ctx,
-      roots,
-      filename,
-    });
-    const encoding = encodingFromRequest(rc.options, 'room_composite', outputs.file?.fileType);
+    const { field } = REQUEST_TYPES.roomComposite;
+    const source = await templateSource(rc, req, ctx, field);
+    const outputs = planOutputs(listOutputs(rc, field), source, `${field}.outputs`, { ...ctx, roots, filename });
+    const encoding = encodingFromRequest(rc.options, field, outputs.file?.fileType);
     return { ...base, ...backupFor(outputs, ctx), source, encoding, outputs: fitImages(outputs, encoding) };
   }
-  if (r.case === undefined) throw errors.invalidArgument('request', '(none)', 'no request type set');
-  throw new EgressError(
-    'unimplemented',
-    `request: ${r.case} egress is not supported yet; only web and room composite are`,
-  );
+  throw new EgressError('unimplemented', `request: ${r.case} egress is not supported`);
 }
 
 /** The room a request records: its own room_name, else the rpc request's. */
 export function roomNameOf(req: StartRequestLike): string {
-  const inner = req.request.value as { roomName?: unknown } | undefined;
-  return (typeof inner?.roomName === 'string' && inner.roomName) || req.roomName;
-}
-
-/**
- * A web or room composite request's outputs (`field` is `web` or `room_composite`); SDKs fill both the
- * deprecated single output and the lists, and the lists win.
- */
-function legacyOutputs(req: WebEgressRequest | RoomCompositeEgressRequest, field: string): RequestOutput[] {
-  const lists: RequestOutput[] = [
-    ...req.fileOutputs.map((value, i) => ({ kind: 'file' as const, value, at: `${field}.file_outputs[${i}]` })),
-    ...req.streamOutputs.map((value, i) => ({ kind: 'stream' as const, value, at: `${field}.stream_outputs[${i}]` })),
-    ...req.segmentOutputs.map((value, i) => ({
-      kind: 'segments' as const,
-      value,
-      at: `${field}.segment_outputs[${i}]`,
-    })),
-    ...req.imageOutputs.map((value, i) => ({ kind: 'images' as const, value, at: `${field}.image_outputs[${i}]` })),
-  ];
-  if (lists.length > 0) return lists;
-  const o = req.output;
-  if (o.case === 'file') return [{ kind: 'file', value: o.value, at: `${field}.file` }];
-  if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: `${field}.stream` }];
-  if (o.case === 'segments') return [{ kind: 'segments', value: o.value, at: `${field}.segments` }];
-  return [];
+  return requestRoomName(req.request, req.roomName);
 }
 
 /** The config's backup storage goes with a plan that uploads anything (local delivery has no backup). */
@@ -179,7 +151,7 @@ function backupFor(outputs: OutputsPlan, ctx: PlanContext): { backup?: StorageCo
   return uploads && ctx.backup ? { backup: ctx.backup } : {};
 }
 
-/** The unified request's source: a web page, or a room composite template (`egress.template`). */
+/** The unified request's web or template source (the SDK planner records a MediaSource). */
 async function unifiedSource(
   eg: StartEgressRequest,
   req: StartRequestLike,
@@ -192,7 +164,7 @@ async function unifiedSource(
   if (eg.source.case === 'template') return templateSource(eg.source.value, req, ctx, 'egress.template');
   throw new EgressError(
     'unimplemented',
-    `egress.source: ${eg.source.case ?? '(none)'} sources are not supported yet; only web and template are`,
+    `egress.source: ${eg.source.case ?? '(none)'} sources are not supported; only web, template and media are`,
   );
 }
 

@@ -17,6 +17,11 @@ export interface RoomCompositeFields {
   audioMixing?: number;
 }
 
+/** Audio only with no page to show (no layout, no custom_base_url): upstream records it on the SDK, without Chrome. */
+export function recordsAudioOnSdk(req: Pick<RoomCompositeFields, 'audioOnly' | 'layout' | 'customBaseUrl'>): boolean {
+  return req.audioOnly && req.layout === '' && req.customBaseUrl === '';
+}
+
 /** What the node and the rpc request contribute to a room composite's source. */
 export interface RoomCompositeContext {
   egressId: string;
@@ -104,7 +109,7 @@ export async function roomCompositeSource(
   }
   if (!/^wss?:\/\/[^/]/.test(ctx.wsUrl)) throw errors.invalidArgument('ws_url', ctx.wsUrl, 'must be a ws(s):// URL');
   const token = ctx.token || (await recorderToken(ctx));
-  if (req.audioOnly && req.layout === '' && req.customBaseUrl === '') {
+  if (recordsAudioOnSdk(req)) {
     const mixing = audioMixingName(req.audioMixing ?? 0, `${field}.audio_mixing`);
     return { kind: 'sdk-audio', wsUrl: ctx.wsUrl, token, mixing };
   }

@@ -7,13 +7,9 @@ import { isLocalStorage, resolveOutputStorage, type StorageDefaults } from './st
 import {
   type AudioRoute,
   type DirectFileOutput,
-  type EncodedFileOutput,
-  type ImageOutput,
   type MediaSource,
   type ParticipantEgressRequest,
-  type SegmentedFileOutput,
   type StartEgressRequest,
-  type StreamOutput,
   type TrackCompositeEgressRequest,
   type TrackEgressRequest,
 } from '@livekit/protocol';
@@ -22,7 +18,8 @@ import { audioChannelName, participantKindName } from './audio-routes.js';
 import { encodingFromRequest } from './encoding.js';
 import { resolveFilepath, type FilenameContext } from './filename.js';
 import { sanitizeValue, type OutputRoots } from './safe-path.js';
-import { planOutputs, unifiedOutputs, unifiedUpload, type RequestOutput } from './outputs-plan.js';
+import { listOutputs, planOutputs, unifiedOutputs, unifiedUpload } from './outputs-plan.js';
+import { requestField, requestRoomName, requestSource } from './request-kinds.js';
 import type {
   EncodingPlan,
   FileType,
@@ -58,19 +55,7 @@ export interface SdkPlanBase {
 
 /** The room an SDK request records, or undefined when the request is not one the SDK records. */
 export function sdkRoomName(req: SdkRequestLike): string | undefined {
-  const r = req.request;
-  switch (r.case) {
-    case 'participant':
-    case 'trackComposite':
-    case 'track':
-      return (r.value as { roomName: string }).roomName || req.roomName;
-    case 'egress': {
-      const eg = r.value as StartEgressRequest;
-      return eg.source.case === 'media' ? eg.roomName || req.roomName : undefined;
-    }
-    default:
-      return undefined;
-  }
+  return requestSource(req.request) === 'sdk' ? requestRoomName(req.request, req.roomName) : undefined;
 }
 
 /** Mints the recorder's token for an SDK request (undefined for other requests); `wsUrl` is the server to join. */
@@ -108,7 +93,7 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
   const roomName = sdkRoomName(req);
   if (roomName === undefined) throw errors.internal(`request ${req.request.case ?? '(none)'} is not an SDK request`);
   const r = req.request;
-  const field = r.case === 'trackComposite' ? 'track_composite' : (r.case ?? 'request');
+  const field = requestField(r);
   if (!roomName) throw errors.invalidArgument(`${field}.room_name`, roomName, 'is required');
   if (!p.room) throw errors.internal('the recorder token was not minted before planning');
   if (!/^wss?:\/\/[^/]/.test(p.room.wsUrl))
@@ -129,8 +114,8 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
         videoOnly: false,
       };
       const named = { ...ctx, filename: { ...filename, track: { publisherIdentity: v.identity } } };
-      const outputs = planOutputs(listOutputs(v, 'participant'), source, 'participant.outputs', named);
-      return finish(p, source, outputs, encodingFromRequest(v.options, 'participant', outputs.file?.fileType));
+      const outputs = planOutputs(listOutputs(v, field), source, `${field}.outputs`, named);
+      return finish(p, source, outputs, encodingFromRequest(v.options, field, outputs.file?.fileType));
     }
     case 'trackComposite': {
       const v = r.value as TrackCompositeEgressRequest;
@@ -153,16 +138,16 @@ export function planSdkRequest(req: SdkRequestLike, p: SdkPlanBase): RecordingPl
         audioOnly: !v.videoTrackId,
         videoOnly: !v.audioTrackId,
       };
-      const outputs = planOutputs(listOutputs(v, 'track_composite'), source, 'track_composite.outputs', ctx);
-      return finish(p, source, outputs, encodingFromRequest(v.options, 'track_composite', outputs.file?.fileType));
+      const outputs = planOutputs(listOutputs(v, field), source, `${field}.outputs`, ctx);
+      return finish(p, source, outputs, encodingFromRequest(v.options, field, outputs.file?.fileType));
     }
     case 'track':
       return trackPlan(r.value as TrackEgressRequest, room, p, filename);
     case 'egress': {
       const eg = r.value as StartEgressRequest;
       const source: SdkSourcePlan = { ...room, ...mediaSelection(eg.source.value as MediaSource) };
-      const outputs = planOutputs(unifiedOutputs(eg), source, 'egress.outputs', { ...ctx, ...unifiedUpload(eg) });
-      return finish(p, source, outputs, encodingFromRequest(eg.encoding, 'egress', outputs.file?.fileType));
+      const outputs = planOutputs(unifiedOutputs(eg), source, `${field}.outputs`, { ...ctx, ...unifiedUpload(eg) });
+      return finish(p, source, outputs, encodingFromRequest(eg.encoding, field, outputs.file?.fileType));
     }
     default:
       throw errors.internal(`request ${r.case ?? '(none)'} is not an SDK request`);
@@ -277,27 +262,4 @@ function trackPlan(
       },
     },
   };
-}
-
-type OutputLists = {
-  fileOutputs: EncodedFileOutput[];
-  streamOutputs: StreamOutput[];
-  segmentOutputs: SegmentedFileOutput[];
-  imageOutputs: ImageOutput[];
-  output?: TrackCompositeEgressRequest['output'];
-};
-
-/** A request's output lists; the deprecated single output counts only when the lists are empty. */
-function listOutputs(v: OutputLists, field: string): RequestOutput[] {
-  const lists: RequestOutput[] = [
-    ...v.fileOutputs.map((value, i) => ({ kind: 'file' as const, value, at: `${field}.file_outputs[${i}]` })),
-    ...v.streamOutputs.map((value, i) => ({ kind: 'stream' as const, value, at: `${field}.stream_outputs[${i}]` })),
-    ...v.segmentOutputs.map((value, i) => ({ kind: 'segments' as const, value, at: `${field}.segment_outputs[${i}]` })),
-    ...v.imageOutputs.map((value, i) => ({ kind: 'images' as const, value, at: `${field}.image_outputs[${i}]` })),
-  ];
-  if (lists.length > 0 || !v.output?.case) return lists;
-  const o = v.output;
-  if (o.case === 'file') return [{ kind: 'file', value: o.value, at: `${field}.file` }];
-  if (o.case === 'stream') return [{ kind: 'stream', value: o.value, at: `${field}.stream` }];
-  return [{ kind: 'segments', value: o.value, at: `${field}.segments` }];
 }

@@ -39,19 +39,6 @@ export function statusName(status: EgressStatus): string {
   return (EgressStatus[status] ?? String(status)).replace(/^EGRESS_/, '');
 }
 
-const TYPE_NAMES: Record<string, string> = {
-  roomComposite: 'room-composite',
-  trackComposite: 'track-composite',
-  web: 'web',
-  participant: 'participant',
-  track: 'track',
-};
-
-/** A request oneof case (`roomComposite`) as `--type` spells it (`room-composite`). */
-export function typeName(requestCase: string | undefined): string {
-  return requestCase ? (TYPE_NAMES[requestCase] ?? requestCase) : 'unknown';
-}
-
 /** Statuses after which an egress changes no more. */
 export const FINAL_STATUSES = new Set([
   EgressStatus.EGRESS_COMPLETE,

@@ -90,6 +90,17 @@ describe('building start requests from flags', () => {
     );
   });
 
+  test("stream URLs pass the service's own check: mux://<key> is taken as the service takes it", () => {
+    const b = buildStartRequest('web', { page: 'https://x', stream: ['mux://abc123,rtmp://a.example/live/k1'] });
+    same(
+      b.request,
+      new WebEgressRequest({
+        url: 'https://x',
+        streamOutputs: [{ urls: ['mux://abc123', 'rtmp://a.example/live/k1'] }],
+      }),
+    );
+  });
+
   test('participant, track composite and track', () => {
     const p = buildStartRequest('participant', { room: 'r', identity: 'alice', 'screen-share': true, file: 'p.mp4' });
     same(
@@ -193,7 +204,7 @@ describe('invalid requests: invalid_argument naming the flag and value', () => {
     [
       'web url scheme',
       () => buildStartRequest('web', { page: 'ftp://x', file: 'a' }),
-      /--page must be a http\/https URL/,
+      /--page: must be an http\(s\) URL \(got "ftp:\/\/x"\)/,
     ],
     ['no output', () => buildStartRequest('web', { page: 'https://x' }), /needs an output: --file/],
     [
@@ -219,7 +230,12 @@ describe('invalid requests: invalid_argument naming the flag and value', () => {
     [
       'stream scheme',
       () => buildStartRequest('web', { page: 'https://x', stream: ['http://a'] }),
-      /--stream must be a rtmp\/rtmps\/srt URL/,
+      /--stream: must be an rtmp:\/\/, rtmps:\/\/, mux:\/\/ or srt:\/\/ URL/,
+    ],
+    [
+      'mux without a key',
+      () => buildStartRequest('web', { page: 'https://x', stream: ['mux://'] }),
+      /--stream: mux:\/\/ needs a stream key/,
     ],
     [
       'playlist alone',

@@ -20,11 +20,20 @@ import {
   TrackEgressRequest,
   WebEgressRequest,
 } from 'livekit-server-sdk';
-import { EgressError } from '@egress/shared';
+import {
+  assertHttpUrl,
+  EgressError,
+  normalizeStreamUrl,
+  REQUEST_TYPES,
+  streamProtocolOf,
+  type RequestCase,
+} from '@egress/shared';
 
 /** `--type` values, as `lk egress start --type`; `start` is the unified v2 StartEgressRequest (JSON only). */
-export const START_TYPES = ['web', 'room-composite', 'participant', 'track-composite', 'track', 'start'] as const;
-export type StartType = (typeof START_TYPES)[number];
+export type StartType = Extract<(typeof REQUEST_TYPES)[RequestCase], { cliType: string }>['cliType'];
+export const START_TYPES: readonly StartType[] = Object.values(REQUEST_TYPES).flatMap((t) =>
+  'cliType' in t ? [t.cliType] : [],
+);
 
 /** A request ready to send, tagged with its type. */
 export type BuiltRequest =
@@ -315,9 +324,20 @@ function checkedUrl(flag: string, value: string, schemes: string[]): string {
   return value;
 }
 
-const httpUrl = (flag: string, v: string) => checkedUrl(flag, v, ['http:', 'https:']);
 const wsUrl = (flag: string, v: string) => checkedUrl(flag, v, ['ws:', 'wss:']);
-const streamUrl = (flag: string, v: string) => checkedUrl(flag, v.trim(), ['rtmp:', 'rtmps:', 'srt:']);
+
+/** The service's own check, so the CLI takes what the service takes (mux:// too). */
+function httpUrl(flag: string, v: string): string {
+  assertHttpUrl(v, flag);
+  return v;
+}
+
+/** Each URL is checked for its own scheme's protocol, as the service checks one URL of that protocol. */
+function streamUrl(flag: string, v: string): string {
+  const url = v.trim();
+  normalizeStreamUrl(url, streamProtocolOf(url) ?? 'rtmp', flag);
+  return url;
+}
 
 /** An enum member by name, case-insensitive (`h264_720p_30`, `MP4`); other names list the choices. */
 function enumValue(flag: string, e: Record<string, string | number>, value: string): number {

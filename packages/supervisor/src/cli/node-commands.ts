@@ -5,9 +5,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EgressError, loadConfig } from '@egress/shared';
+import { displayName, EgressError, loadConfig } from '@egress/shared';
 import { END_MARKER } from '../logs/egress-log-file.js';
-import { bytes, describeError, duration, table, typeName } from './cli-format.js';
+import { bytes, describeError, duration, table } from './cli-format.js';
 import { configuredLogDir, resolveLogDir } from './logs.js';
 
 /** One egress as the health JSON reports it (see Supervisor.status). */
@@ -103,7 +103,7 @@ export async function fetchNodeStatus(url: string): Promise<NodeStatus> {
 function egressRows(egresses: NodeEgress[]): string[][] {
   return egresses.map((e) => [
     e.egressId,
-    typeName(e.type),
+    displayName(e.type),
     e.status.toUpperCase(),
     duration(e.ageSec),
     e.pid ? String(e.pid) : '-',

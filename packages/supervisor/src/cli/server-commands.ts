@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EgressClient, EgressInfo, EgressStatus } from 'livekit-server-sdk';
-import { EgressError } from '@egress/shared';
-import { describeError, duration, FINAL_STATUSES, Progress, statusName, table, typeName } from './cli-format.js';
+import { displayName, EgressError } from '@egress/shared';
+import { describeError, duration, FINAL_STATUSES, Progress, statusName, table } from './cli-format.js';
 import { buildStartRequest, parseStartType, sendStart, START_TYPES, type StartFlags } from './egress-requests.js';
 
 const POLL_MS = 500;
@@ -63,7 +63,7 @@ export function summary(info: EgressInfo): string {
   const r = info.request;
   const source =
     r.case === 'web' ? r.value.url : r.case && 'roomName' in r.value ? r.value.roomName : info.roomName || '-';
-  const parts = [info.egressId, statusName(info.status), typeName(r.case), source];
+  const parts = [info.egressId, statusName(info.status), displayName(r.case), source];
   if (info.error) parts.push(`error: ${info.error}`);
   return parts.join('  ');
 }
@@ -433,7 +433,7 @@ export function listServer(argv: string[]): Promise<number> {
       return [
         i.egressId,
         statusName(i.status),
-        typeName(r.case),
+        displayName(r.case),
         source,
         startedMs ? new Date(startedMs).toISOString() : '-',
         startedMs ? duration(((endedMs || now) - startedMs) / 1000) : '-',

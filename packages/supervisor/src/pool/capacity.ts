@@ -1,19 +1,7 @@
 import os from 'node:os';
-import type { CpuCostConfig } from '@egress/shared';
+import { REQUEST_KINDS, type CpuCostConfig, type RequestKind } from '@egress/shared';
 
-/** Every request kind the cost table prices (upstream `costsForRequest`). */
-export const REQUEST_KINDS = [
-  'room_composite',
-  'audio_room_composite',
-  'sdk_audio_room_composite',
-  'web',
-  'audio_web',
-  'participant',
-  'track_composite',
-  'track',
-] as const;
-
-export type RequestKind = (typeof REQUEST_KINDS)[number];
+export { REQUEST_KINDS, type RequestKind };
 
 /** How long an admission's configured cost holds before measured CPU alone counts (upstream cpuHoldDuration). */
 export const CPU_HOLD_MS = 15_000;
