@@ -295,6 +295,14 @@ describe('hostile requests', { timeout: 600_000 }, () => {
       { name: 'DEL', call: () => web('x\u007fy.mp4'), expect: refused(/filepath/) },
       { name: 'into the scratch dir', call: () => web('.s/EG_victim/capture.mp4'), expect: refused(/filepath/) },
       { name: 'into the log dir', call: () => web('.logs/EG_victim.log'), expect: refused(/filepath/) },
+      { name: 'backslash dot-dot', call: () => web('a\\..\\..\\x.mp4'), expect: refused(/filepath/) },
+      { name: 'percent-encoded dot-dot', call: () => web('a/%2e%2E/%2e%2e/x.mp4'), expect: refused(/filepath/) },
+      { name: 'unicode line separator', call: () => web('x\u2028y.mp4'), expect: refused(/filepath/) },
+      {
+        name: 'image prefix with a newline',
+        call: () => client.startWebEgress(page.urlFor(), { images: new ImageOutput({ filenamePrefix: 'img\nx' }) }),
+        expect: refused(/filename_prefix|filenamePrefix/),
+      },
       {
         name: 'absolute into the scratch dir',
         call: () => web(path.join(tmpDir, 'EG_victim/capture.mp4')),
@@ -472,6 +480,11 @@ describe('hostile requests', { timeout: 600_000 }, () => {
         expect: inside({
           check: (d) => assert.equal(d.fileResults[0]?.location, path.join(outDir, 'abs/kept.mp4')),
         }),
+      },
+      {
+        name: 'a 300-byte file name is cut, not refused by the filesystem',
+        call: () => web(`long/${'x'.repeat(300)}.mp4`),
+        expect: inside({ status: [EgressStatus.EGRESS_COMPLETE] }),
       },
       { name: 'slash runs', call: () => web(`//${canaryDir}//./slashes.mp4`), expect: inside() },
       {
