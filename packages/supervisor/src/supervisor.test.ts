@@ -121,7 +121,9 @@ describe('supervisor over psrpc', () => {
     await supervisor.start();
   });
 
-  afterEach(() => delete process.env.FAKE_RECORDER_MODE);
+  // The next child's misbehaviour, read by the fake recorder beside its recorder root (config tmp_dir).
+  const stage = (mode: string) => writeFileSync(path.join(dir, 'fake-recorder-mode'), mode);
+  afterEach(() => rmSync(path.join(dir, 'fake-recorder-mode'), { force: true }));
 
   after(async () => {
     await supervisor.shutdown('finalize');
@@ -275,7 +277,7 @@ describe('supervisor over psrpc', () => {
   });
 
   test('a child that is never ready is killed and the start fails with a clear error', async () => {
-    process.env.FAKE_RECORDER_MODE = 'never-ready';
+    stage('never-ready');
     await assert.rejects(start(startReq('EG_slow')), (e: unknown) => {
       assert.ok(e instanceof EgressError);
       assert.equal(e.code, 'internal');
@@ -286,7 +288,7 @@ describe('supervisor over psrpc', () => {
   });
 
   test('a child that crashes while ACTIVE ends FAILED naming the exit, and its temp dir is removed', async () => {
-    process.env.FAKE_RECORDER_MODE = 'crash-after-active';
+    stage('crash-after-active');
     await start(startReq('EG_crash'));
     await until('scratch dir', () => existsSync(path.join(dir, 'tmp', 'EG_crash')) || undefined);
     const end = await until('FAILED', () => terminal('EG_crash'));
@@ -296,7 +298,7 @@ describe('supervisor over psrpc', () => {
   });
 
   test('a child that stops answering heartbeats is killed and ends FAILED naming the hang', async () => {
-    process.env.FAKE_RECORDER_MODE = 'hang-after-active';
+    stage('hang-after-active');
     const info = await start(startReq('EG_hang'));
     const pid = supervisor.status().egresses.find((e) => e.egressId === info.egressId)?.pid;
     const end = await until('FAILED', () => terminal('EG_hang'), 8000);
@@ -306,7 +308,7 @@ describe('supervisor over psrpc', () => {
   });
 
   test('malformed child messages are ignored, not fatal', async () => {
-    process.env.FAKE_RECORDER_MODE = 'garbage';
+    stage('garbage');
     await start(startReq('EG_garbage'));
     await sleep(300);
     await stop('EG_garbage');

@@ -1,15 +1,43 @@
 /**
  * A stand-in recorder child for supervisor tests (bullmq-style fixture): it speaks the real IPC vocabulary
- * but records nothing, so each way a child can misbehave can be staged on demand. FAKE_RECORDER_MODE picks:
+ * but records nothing, so each way a child can misbehave can be staged on demand. The mode (see stagedMode) picks:
  * complete (default) | never-ready | crash-after-active | crash-before-active | hang-after-active | garbage |
  * crash-once-after-active | lose-process-once. The `once` modes misbehave only for the first recorder of an
  * egress (remembered in FAKE_RECORDER_MARK_DIR) and record normally when restarted.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ChildEvent, RecordingPlan } from '@egress/shared';
+import { RECORDER_ROOT_ENV } from '@egress/shared/host/child-env';
 
-let mode = process.env.FAKE_RECORDER_MODE ?? 'complete';
+const MODES = [
+  'complete',
+  'never-ready',
+  'crash-after-active',
+  'crash-before-active',
+  'hang-after-active',
+  'garbage',
+  'crash-once-after-active',
+  'lose-process-once',
+];
+
+/**
+ * FAKE_RECORDER_MODE, else the file `fake-recorder-mode` beside the recorder root: a test that shares one
+ * supervisor stages each child there, since only allowlisted variables reach a recorder.
+ */
+function stagedMode(): string {
+  if (process.env.FAKE_RECORDER_MODE) return process.env.FAKE_RECORDER_MODE;
+  const root = process.env[RECORDER_ROOT_ENV];
+  const file = root ? path.join(root, '..', 'fake-recorder-mode') : undefined;
+  return file && existsSync(file) ? readFileSync(file, 'utf8').trim() : 'complete';
+}
+
+let mode = stagedMode();
+// A misspelt mode must fail the test, not pass as a recorder that completes.
+if (!MODES.includes(mode)) {
+  process.stderr.write(`fake recorder: unknown mode ${JSON.stringify(mode)}\n`);
+  process.exit(2);
+}
 const send = (ev: ChildEvent | Record<string, unknown>) => process.connected && process.send?.(ev);
 let startedAt = 0;
 let plan: RecordingPlan | undefined;
