@@ -196,6 +196,17 @@ describe('WebRecording', { timeout: 240_000 }, () => {
     await finished(s, info);
   });
 
+  it('awaiting a start signal, a stop while still starting is "Start signal not received" too', async () => {
+    // A slow machine may not have loaded the page yet when the stop comes: the signal was still not received.
+    const s = session({}, { source: { awaitStartSignal: true } });
+    const started = s.rec.start();
+    s.rec.stop('StopEgress API');
+    await assert.rejects(started, { code: 'failed_precondition', message: 'Start signal not received' });
+    const info = await s.rec.ended;
+    assert.equal(info.state, 'aborted');
+    await finished(s, info);
+  });
+
   it('fails with the div.error text of an error page, leaving nothing behind', async () => {
     const s = session({ error: 'Room not found' });
     await assert.rejects(s.rec.start(), { message: 'template error: Room not found' });

@@ -60,6 +60,8 @@ export class WebRecording extends RecordingLifecycle {
       return result;
     };
     const began = Date.now();
+    // Until the page prints START_RECORDING, a stop ends "Start signal not received", however far the start got.
+    this.waitingForStartSignal = source.awaitStartSignal;
     // Buckets and credentials are checked while the rest starts, and before anything is recorded.
     const { uploads, storageChecked } = await this.prepareStorage();
 
@@ -108,7 +110,6 @@ export class WebRecording extends RecordingLifecycle {
     if (this.ending) return false;
 
     if (source.awaitStartSignal) {
-      this.waitingForStartSignal = true;
       await timed('start signal', () => this.untilEnd(startSignalSeen));
       if (this.ending) return false;
       this.waitingForStartSignal = false;
