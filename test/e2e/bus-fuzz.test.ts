@@ -33,10 +33,10 @@ import {
   TERMINAL,
   waitForStatus,
 } from './fixtures/stack.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 const START = { req: 'EgressInternal|StartEgress|REQ', rclaim: 'EgressInternal|StartEgress|RCLAIM' };
 const LIST = { req: 'EgressInternal|ListActiveEgress|REQ', rclaim: '' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : randomInt(0, 2 ** 32);
 /** Brings lazily compiled code and the service's bounded caches to their working size before the first measure. */

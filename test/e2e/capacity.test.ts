@@ -3,41 +3,33 @@
  * web request does not fit, so this node does not bid and livekit-server answers the SDK `unavailable` (503);
  * a smaller (audio-only) request still fits and records.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EgressClient, EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
-import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
-import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { type RunningService, stackEnv, startService, TERMINAL, waitForStatus } from './fixtures/stack.js';
+import { stackEnv, TERMINAL, waitForStatus } from './fixtures/stack.js';
+import { serviceSuite } from './fixtures/service-suite.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 describe('capacity through livekit-server', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   // livekit-server retries an unanswered StartEgress before it gives up (about 20-30 s): wait it out.
   const env = stackEnv();
   const client = new EgressClient(env.wsUrl.replace(/^ws/, 'http'), env.apiKey, env.apiSecret, {
     requestTimeout: 90,
   });
 
-  before(async () => {
-    page = await startTestPage();
-    // 2 cores x 0.8 = 1.6 available: one web egress (1.2) leaves room for an audio-only one (0.3), not a web one.
-    svc = await startService('cpu_cost: { web_cpu_cost: 1.2, audio_web_cpu_cost: 0.3, max_cpu_utilization: 0.8 }');
-  });
-
-  after(async () => {
-    assert.equal(await svc.stop('SIGTERM'), 0);
-    await page.close();
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
+  // 2 cores x 0.8 = 1.6 available: one web egress (1.2) leaves room for an audio-only one (0.3), not a web one.
+  const suite = serviceSuite('cpu_cost: { web_cpu_cost: 1.2, audio_web_cpu_cost: 0.3, max_cpu_utilization: 0.8 }');
 
   test('beyond capacity: no bid, livekit-server answers an error; a smaller request still fits', async (t) => {
-    const first = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'cap-first.mp4' }));
+    const first = await client.startWebEgress(
+      suite.page.urlFor(),
+      new EncodedFileOutput({ filepath: 'cap-first.mp4' }),
+    );
     await waitForStatus(client, first.egressId, [EgressStatus.EGRESS_ACTIVE]);
 
     const refused = await client
-      .startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'cap-refused.mp4' }))
+      .startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: 'cap-refused.mp4' }))
       .then(
         (info) => assert.fail(`a request beyond capacity was accepted: ${info.egressId}`),
         (err: unknown) => err as Error & { code?: string; status?: number },
@@ -45,15 +37,19 @@ describe('capacity through livekit-server', () => {
     t.diagnostic(`refused: HTTP ${refused.status} ${refused.code}: ${refused.message}`);
     assert.equal(refused.status, 503, refused.message);
     assert.equal(refused.code, 'unavailable', refused.message);
-    await svc.waitForLog(/not bidding for a request.*(cpu|CPU)/, 1000);
+    await suite.svc.waitForLog(/not bidding for a request.*(cpu|CPU)/, 1000);
     const active = (await client.listEgress({ active: true })).map((e) => e.egressId);
     assert.deepEqual(active, [first.egressId], 'nothing was started for the refused request');
 
-    const small = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'cap-small.mp4' }), {
-      audioOnly: true,
-    });
+    const small = await client.startWebEgress(
+      suite.page.urlFor(),
+      new EncodedFileOutput({ filepath: 'cap-small.mp4' }),
+      {
+        audioOnly: true,
+      },
+    );
     await waitForStatus(client, small.egressId, [EgressStatus.EGRESS_ACTIVE]);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     for (const id of [small.egressId, first.egressId]) {
       await client.stopEgress(id);
       const done = await waitForStatus(client, id, TERMINAL);

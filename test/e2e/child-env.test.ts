@@ -3,7 +3,7 @@
  * allowlisted environment (no EGRESS_CONFIG_BODY, nothing else of the supervisor's), keep the markers the
  * reaper and the leftover check find them by, and only Chromium and gst-launch get the display's cookie.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,17 +11,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
-import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
-import { leftoversAfter } from './fixtures/leftovers.js';
-import {
-  egressClient,
-  recorderPid,
-  startService,
-  stackEnv,
-  TERMINAL,
-  waitForStatus,
-  type RunningService,
-} from './fixtures/stack.js';
+import { egressClient, recorderPid, stackEnv, TERMINAL, waitForStatus } from './fixtures/stack.js';
+import { serviceSuite } from './fixtures/service-suite.js';
 
 const run = promisify(execFile);
 
@@ -46,42 +37,33 @@ function groupProcesses(pgid: number): { pid: number; comm: string; helper: bool
 }
 
 describe('the environment of a recording’s processes', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   const client = egressClient();
   const canary = `canary-${randomBytes(8).toString('hex')}`;
 
-  before(async () => {
-    page = await startTestPage();
-    svc = await startService('', { env: { EGRESS_TEST_CANARY: canary } });
-  });
-
-  after(async () => {
-    const code = await svc?.stop('SIGTERM');
-    await page?.close();
-    assert.equal(code, 0, 'the service exits 0 on SIGTERM');
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
+  const suite = serviceSuite('', { service: { env: { EGRESS_TEST_CANARY: canary } } });
 
   test('holds no config and no secret of the supervisor; only Chromium and gst-launch hold the cookie', async () => {
-    const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'env-{time}.mp4' }));
+    const info = await client.startWebEgress(
+      suite.page.urlFor(),
+      new EncodedFileOutput({ filepath: 'env-{time}.mp4' }),
+    );
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
     try {
-      const pgid = await recorderPid(svc, info.egressId);
+      const pgid = await recorderPid(suite.svc, info.egressId);
       const procs = groupProcesses(pgid);
       const comms = new Set(procs.map((p) => p.comm));
       for (const name of ['node', 'Xvfb', 'chromium', 'gst-launch-1.0'])
         assert.ok(comms.has(name), `${name} in ${[...comms]}`);
 
       const secret = stackEnv().apiSecret;
-      const authFile = path.join(svc.tmpDir, info.egressId, 'xauthority');
+      const authFile = path.join(suite.svc.tmpDir, info.egressId, 'xauthority');
       for (const { pid, comm, helper, env } of procs) {
         const what = `${comm} (${pid})`;
         assert.ok(!env.some((e) => e.startsWith('EGRESS_CONFIG_BODY=')), `${what} has EGRESS_CONFIG_BODY`);
         assert.ok(!env.some((e) => e.includes(canary)), `${what} has the supervisor's canary`);
         assert.ok(!env.some((e) => e.includes(secret)), `${what} has the api secret`);
         if (helper) continue;
-        assert.ok(env.includes(`EGRESS_RECORDER_ROOT=${svc.tmpDir}`), `${what} lacks the reaper's marker`);
+        assert.ok(env.includes(`EGRESS_RECORDER_ROOT=${suite.svc.tmpDir}`), `${what} lacks the reaper's marker`);
         if (process.env.EGRESS_STACK_TAG)
           assert.ok(env.includes(`EGRESS_STACK_TAG=${process.env.EGRESS_STACK_TAG}`), what);
         // Chromium and gst-launch connect to the display; the recorder and Xvfb need no cookie.
@@ -93,7 +75,7 @@ describe('the environment of a recording’s processes', () => {
       const display = procs.find((p) => p.comm === 'gst-launch-1.0')?.env.find((e) => e.startsWith('DISPLAY='));
       assert.match(display ?? '', /^DISPLAY=:\d+$/);
       // Another process of the same user, without the cookie, cannot see or drive the recording's display.
-      const env = { PATH: process.env.PATH, HOME: svc.tmpDir, DISPLAY: display!.slice('DISPLAY='.length) };
+      const env = { PATH: process.env.PATH, HOME: suite.svc.tmpDir, DISPLAY: display!.slice('DISPLAY='.length) };
       await assert.rejects(run('xdpyinfo', [], { env }));
       await run('xdpyinfo', [], { env: { ...env, XAUTHORITY: authFile } });
     } finally {

@@ -2,15 +2,14 @@
  * The operator's command line, run as a process (bin/egress) against the real livekit-server and a running
  * egress service: start, list, status, update-stream, update-layout and stop a web egress end to end.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
-import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { REPO, stackEnv, startService, type RunningService } from './fixtures/stack.js';
+import { REPO, stackEnv } from './fixtures/stack.js';
+import { serviceSuite } from './fixtures/service-suite.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -21,8 +20,6 @@ interface Run {
 }
 
 describe('bin/egress against livekit-server', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   let env: NodeJS.ProcessEnv;
 
   /** Runs bin/egress with the stack's server in LIVEKIT_*; bounded, never hangs the suite. */
@@ -39,9 +36,9 @@ describe('bin/egress against livekit-server', () => {
     }
   }
 
-  before(async () => {
-    page = await startTestPage();
-    svc = await startService();
+  const suite = serviceSuite();
+
+  before(() => {
     const s = stackEnv();
     env = {
       ...process.env,
@@ -53,20 +50,13 @@ describe('bin/egress against livekit-server', () => {
     delete env.EGRESS_CONFIG_FILE;
   });
 
-  after(async () => {
-    const code = await svc?.stop('SIGTERM');
-    await page?.close();
-    assert.equal(code, 0);
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
-
   test('start --wait, list, status, update-stream, update-layout, stop --wait', async () => {
-    const started = await egress(['start', 'web', '--page', page.urlFor(), '--file', 'cli/page.mp4', '--wait']);
+    const started = await egress(['start', 'web', '--page', suite.page.urlFor(), '--file', 'cli/page.mp4', '--wait']);
     assert.equal(started.code, 0, started.stderr);
     const m = /^(EG_\w+) {2}ACTIVE {2}web {2}(\S+)\n$/.exec(started.stdout);
     assert.ok(m, `start printed ${JSON.stringify(started.stdout)}`);
     const id = m[1]!;
-    assert.equal(m[2], page.urlFor());
+    assert.equal(m[2], suite.page.urlFor());
     // Progress went to stderr (not a terminal: one line per status).
     assert.match(started.stderr, new RegExp(`^${id} (STARTING|ACTIVE)$`, 'm'));
 
@@ -83,18 +73,18 @@ describe('bin/egress against livekit-server', () => {
 
     // The node's own view, from its health port (no server needed).
     const nodeEnv = { LIVEKIT_URL: '' };
-    const status = await egress(['status', '--port', String(svc.healthPort)], nodeEnv);
+    const status = await egress(['status', '--port', String(suite.svc.healthPort)], nodeEnv);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^state {5}accepting requests$/m);
     assert.match(
       status.stdout,
       new RegExp(`^${id} +web +ACTIVE +\\d+s +\\d+ +0 +[\\d.]+ +[\\d.]+ [KMG]B +page\\.mp4$`, 'm'),
     );
-    const nodeList = await egress(['list', '--port', String(svc.healthPort)], nodeEnv);
+    const nodeList = await egress(['list', '--port', String(suite.svc.healthPort)], nodeEnv);
     assert.equal(nodeList.code, 0, nodeList.stderr);
     assert.match(nodeList.stdout, new RegExp(`^${id} +web +ACTIVE`, 'm'));
     // With a server named, --node still asks the node.
-    const forced = await egress(['list', '--node', '--port', String(svc.healthPort)]);
+    const forced = await egress(['list', '--node', '--port', String(suite.svc.healthPort)]);
     assert.match(forced.stdout, new RegExp(`^${id} +web +ACTIVE`, 'm'));
 
     // A file-only web egress has no stream to update and no layout: refused in one line, exit 1.
@@ -117,7 +107,7 @@ describe('bin/egress against livekit-server', () => {
     assert.match(lines[0]!, new RegExp(`^${id} {2}COMPLETE {2}web`));
     const file = /^ {2}file {6}(\S+) {2}\d+s {2}\d+ bytes$/m.exec(stopped.stdout)?.[1];
     assert.ok(file, stopped.stdout);
-    assert.equal(file, path.join(svc.outDir, 'cli/page.mp4'));
+    assert.equal(file, path.join(suite.svc.outDir, 'cli/page.mp4'));
     const p = await probe(file);
     assert.equal(p.video?.codec_name, 'h264');
     assert.match(stopped.stdout, new RegExp(`^ {2}manifest {2}\\S+${id}\\.json$`, 'm'));

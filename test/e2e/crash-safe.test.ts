@@ -4,23 +4,15 @@
  * (CRASH_SEED replays a run); even runs kill the recorder process alone, odd ones its whole group at once
  * (gst-launch cut mid-fragment).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
-import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
-import { leftoversAfter } from './fixtures/leftovers.js';
 import { decodeErrors, probe } from './fixtures/media.js';
-import {
-  egressClient,
-  recorderPid,
-  type RunningService,
-  startService,
-  TERMINAL,
-  waitForStatus,
-} from './fixtures/stack.js';
+import { egressClient, recorderPid, TERMINAL, waitForStatus } from './fixtures/stack.js';
+import { serviceSuite } from './fixtures/service-suite.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 const RUNS = 10;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** mulberry32: a small seeded generator, so a failing kill point can be replayed. */
 function seeded(seed: number): () => number {
@@ -35,30 +27,22 @@ function seeded(seed: number): () => number {
 }
 
 describe('crash-safe MP4: SIGKILL at random moments', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   const client = egressClient();
   const seed = Number(process.env.CRASH_SEED ?? Date.now() % 2 ** 31);
   const random = seeded(seed);
 
-  before(async () => {
-    page = await startTestPage();
-    svc = await startService('recorder_restarts: 0');
-  });
-
-  after(async () => {
-    assert.equal(await svc.stop('SIGTERM'), 0);
-    await page.close();
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
+  const suite = serviceSuite('recorder_restarts: 0');
 
   test(`${RUNS} kills, each leaves a playable file missing at most 2 s`, async (t) => {
     t.diagnostic(`CRASH_SEED=${seed}`);
     for (let i = 0; i < RUNS; i++) {
-      const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: `crash-${i}.mp4` }));
+      const info = await client.startWebEgress(
+        suite.page.urlFor(),
+        new EncodedFileOutput({ filepath: `crash-${i}.mp4` }),
+      );
       const active = await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
       const activeAt = Number(active.startedAt / 1_000_000n);
-      const pid = await recorderPid(svc, info.egressId);
+      const pid = await recorderPid(suite.svc, info.egressId);
       await sleep(500 + random() * 5500);
       const wholeGroup = i % 2 === 1;
       const killedAt = Date.now();

@@ -14,8 +14,7 @@ import { startTestPage, type TestPageServer } from '@egress/recorder/testing/tes
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { egressClient, freePort, REPO, stackEnv, waitForStatus } from './fixtures/stack.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@egress/shared/testing/wait';
 
 /** Host pids of the PulseAudio daemons started with this HOME (the pid file holds the namespace's pid). */
 function pulseDaemons(home: string): number[] {

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '@egress/shared/testing/wait';
 import { ProxyConfig } from '@livekit/protocol';
 import { Redis } from 'ioredis';
 import {

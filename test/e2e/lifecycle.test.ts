@@ -5,8 +5,7 @@ import { startTestPage, type TestPageServer } from '@egress/recorder/testing/tes
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
 import { egressClient, type RunningService, startService, TERMINAL, waitForStatus } from './fixtures/stack.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@egress/shared/testing/wait';
 
 describe('how a web egress ends', () => {
   let page: TestPageServer;

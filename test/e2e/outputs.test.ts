@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,22 +13,12 @@ import {
   type EgressInfo,
 } from 'livekit-server-sdk';
 import { StreamInfo_Status } from '@livekit/protocol';
-import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import { readPlaylist, type Playlist } from './fixtures/hls.js';
-import { leftoversAfter } from './fixtures/leftovers.js';
 import { decodedVideoFrames, decodeErrors, probe } from './fixtures/media.js';
-import {
-  egressClient,
-  freePort,
-  recorderPid,
-  type RunningService,
-  startService,
-  TERMINAL,
-  waitForStatus,
-} from './fixtures/stack.js';
+import { egressClient, freePort, recorderPid, TERMINAL, waitForStatus } from './fixtures/stack.js';
+import { serviceSuite } from './fixtures/service-suite.js';
 import { startRtmpServer, startSrtReceiver, type RtmpServer } from './fixtures/stream-receivers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@egress/shared/testing/wait';
 
 /** "pid comm cmdline" of `root` and every process below it. */
 function processTree(root: number): string[] {
@@ -72,26 +62,20 @@ async function checkPlaylist(file: string): Promise<Playlist> {
 }
 
 describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream, limits', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   let rtmp: RtmpServer;
   const client = egressClient();
 
-  before(async () => {
-    page = await startTestPage();
-    rtmp = await startRtmpServer(['goodkey1', 'goodkey2']);
-    svc = await startService(
-      'cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }\nsession_limits: { segment_output_max_duration: 0 }',
-    );
-  });
-
-  after(async () => {
-    const code = await svc?.stop('SIGTERM');
-    await rtmp?.stop();
-    await page?.close();
-    assert.equal(code, 0, 'the service exits 0 on SIGTERM');
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
+  const suite = serviceSuite(
+    'cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }\nsession_limits: { segment_output_max_duration: 0 }',
+    {
+      startExtras: async () => {
+        rtmp = await startRtmpServer(['goodkey1', 'goodkey2']);
+      },
+      stopExtras: async () => {
+        await rtmp?.stop();
+      },
+    },
+  );
 
   test('one egress writes a file, HLS, images and RTMP streams; bad URLs fail alone; UpdateStream adds and removes', async () => {
     const deadPort = await freePort();
@@ -99,7 +83,7 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
     const good2 = rtmp.url('goodkey2');
     const wrongKey = rtmp.url('wrongkey9');
     const dead = `rtmp://127.0.0.1:${deadPort}/live/deadkey7`;
-    const info = await client.startWebEgress(page.urlFor(), {
+    const info = await client.startWebEgress(suite.page.urlFor(), {
       file: new EncodedFileOutput({ filepath: 'multi/{room_name}file.mp4' }),
       stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [good1, wrongKey, dead] }),
       segments: new SegmentedFileOutput({
@@ -181,7 +165,7 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
     const img = done.imageResults[0]!;
     // Upstream's ImagesInfo names the requested prefix; the images are under the output dir.
     assert.equal(img.filenamePrefix, 'multi/img/snap');
-    const imgDir = path.join(svc.outDir, 'multi/img');
+    const imgDir = path.join(suite.svc.outDir, 'multi/img');
     const jpegs = (await readdir(imgDir)).filter((f) => f.endsWith('.jpeg')).sort();
     assert.equal(BigInt(jpegs.length), img.imageCount);
     assert.ok(jpegs.length >= 5, `${jpegs.length} images`);
@@ -234,14 +218,14 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
       assert.equal(await decodeErrors(flv), '', `${key} decodes cleanly from its first frame`);
     }
     // Keys never reach the logs.
-    assert.equal(svc.logs.filter((l) => /goodkey1|goodkey2|wrongkey9|deadkey7/.test(l)).length, 0);
+    assert.equal(suite.svc.logs.filter((l) => /goodkey1|goodkey2|wrongkey9|deadkey7/.test(l)).length, 0);
   });
 
   test('SRT: the listener receives a decodable TS; a dead SRT URL fails alone', async () => {
     const srt = await startSrtReceiver();
     try {
       const dead = `srt://127.0.0.1:${await freePort()}`;
-      const info = await client.startWebEgress(page.urlFor(), {
+      const info = await client.startWebEgress(suite.page.urlFor(), {
         stream: new StreamOutput({ protocol: StreamProtocol.SRT, urls: [srt.url, dead] }),
       });
       await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
@@ -293,10 +277,10 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
         ],
       ];
       for (const [stream, receiving] of cases) {
-        const info = await client.startWebEgress(page.urlFor(), { stream });
+        const info = await client.startWebEgress(suite.page.urlFor(), { stream });
         running = info.egressId;
         await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
-        const pid = await recorderPid(svc, info.egressId);
+        const pid = await recorderPid(suite.svc, info.egressId);
         // Looked at while the receiver gets the stream.
         for (let i = 0; i < 120 && !(await receiving()); i++) await sleep(250);
         const tree = processTree(pid);
@@ -331,7 +315,7 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
   });
 
   test('a stream-only egress ends COMPLETE when UpdateStream removes its last URL, FAILED when every URL fails', async () => {
-    const info = await client.startWebEgress(page.urlFor(), {
+    const info = await client.startWebEgress(suite.page.urlFor(), {
       stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [rtmp.url('goodkey1')] }),
     });
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
@@ -341,7 +325,7 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
     assert.equal(done.status, EgressStatus.EGRESS_COMPLETE, done.error);
     assert.match(done.details, /All streams stopped/);
 
-    const bad = await client.startWebEgress(page.urlFor(), {
+    const bad = await client.startWebEgress(suite.page.urlFor(), {
       stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [rtmp.url('wrongkey8')] }),
     });
     const failed = await waitForStatus(client, bad.egressId, TERMINAL, 30_000);
@@ -351,7 +335,7 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
   });
 
   test('a destination that drops is reconnected and counted as a retry; the stream goes on', async () => {
-    const info = await client.startWebEgress(page.urlFor(), {
+    const info = await client.startWebEgress(suite.page.urlFor(), {
       stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [rtmp.url('goodkey2')] }),
     });
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
@@ -380,7 +364,7 @@ describe('outputs: file + HLS + RTMP + images from one encode, SRT, UpdateStream
   });
 
   test('UpdateStream on an egress without streams is invalid_argument', async () => {
-    const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'nostream.mp4' }));
+    const info = await client.startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: 'nostream.mp4' }));
     try {
       await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
       await assert.rejects(client.updateStream(info.egressId, [rtmp.url('goodkey1')], []), /no stream output/);

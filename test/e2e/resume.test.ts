@@ -1,23 +1,14 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { EgressStatus, SegmentedFileOutput, StreamOutput, StreamProtocol } from 'livekit-server-sdk';
 import { StreamInfo_Status } from '@livekit/protocol';
-import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
 import { readPlaylist } from './fixtures/hls.js';
-import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import {
-  egressClient,
-  recorderPid,
-  type RunningService,
-  startService,
-  TERMINAL,
-  waitForStatus,
-} from './fixtures/stack.js';
+import { egressClient, recorderPid, TERMINAL, waitForStatus } from './fixtures/stack.js';
+import { serviceSuite } from './fixtures/service-suite.js';
 import { startRtmpServer, type RtmpServer } from './fixtures/stream-receivers.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@egress/shared/testing/wait';
 
 /** The capture gst-launch of a recorder: the first one it started (stream senders come after). */
 function killCapturePipeline(pgid: number): void {
@@ -31,26 +22,20 @@ function killCapturePipeline(pgid: number): void {
 }
 
 describe('a restarted recorder resumes streams and the HLS playlist', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   let rtmp: RtmpServer;
   const client = egressClient();
 
-  before(async () => {
-    page = await startTestPage();
-    rtmp = await startRtmpServer(['resumekey1']);
-    svc = await startService('cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }\nrecorder_restarts: 1');
-  });
-
-  after(async () => {
-    assert.equal(await svc?.stop('SIGTERM'), 0);
-    await rtmp?.stop();
-    await page?.close();
-    assert.deepEqual(await leftoversAfter(3000), []);
+  const suite = serviceSuite('cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }\nrecorder_restarts: 1', {
+    startExtras: async () => {
+      rtmp = await startRtmpServer(['resumekey1']);
+    },
+    stopExtras: async () => {
+      await rtmp?.stop();
+    },
   });
 
   test('after gst-launch dies: same stream URL again, same playlist after a discontinuity, numbering continued', async () => {
-    const info = await client.startWebEgress(page.urlFor(), {
+    const info = await client.startWebEgress(suite.page.urlFor(), {
       stream: new StreamOutput({ protocol: StreamProtocol.RTMP, urls: [rtmp.url('resumekey1')] }),
       segments: new SegmentedFileOutput({
         filenamePrefix: 'resume/hls',
@@ -60,7 +45,7 @@ describe('a restarted recorder resumes streams and the HLS playlist', () => {
     });
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
     await sleep(7000);
-    const pgid = await recorderPid(svc, info.egressId);
+    const pgid = await recorderPid(suite.svc, info.egressId);
     killCapturePipeline(pgid);
     const deadline = Date.now() + 30_000;
     let restarted = false;
@@ -119,23 +104,12 @@ describe('a restarted recorder resumes streams and the HLS playlist', () => {
 });
 
 describe('segment session limit', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   const client = egressClient();
 
-  before(async () => {
-    page = await startTestPage();
-    svc = await startService('session_limits: { segment_output_max_duration: 6s }');
-  });
-
-  after(async () => {
-    assert.equal(await svc?.stop('SIGTERM'), 0);
-    await page?.close();
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
+  const suite = serviceSuite('session_limits: { segment_output_max_duration: 6s }');
 
   test('ends LIMIT_REACHED with the playlist properly ended', async () => {
-    const info = await client.startWebEgress(page.urlFor(), {
+    const info = await client.startWebEgress(suite.page.urlFor(), {
       segments: new SegmentedFileOutput({ filenamePrefix: 'limit/hls', segmentDuration: 2 }),
     });
     const done = await waitForStatus(client, info.egressId, TERMINAL, 60_000);

@@ -37,8 +37,8 @@ import {
   TERMINAL,
   waitForStatus,
 } from './fixtures/stack.js';
+import { sleep } from '@egress/shared/testing/wait';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Upstream's integration tests allow 300 ms; we hold ourselves to half. */
 const MAX_AV_OFFSET_MS = 150;
 /** How far a file's duration may be from the time between ACTIVE and the end. */

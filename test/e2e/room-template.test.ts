@@ -19,8 +19,8 @@ import { measureAvSync } from './fixtures/av-sync.js';
 import { probe } from './fixtures/media.js';
 import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher.js';
 import { stackEnv } from './fixtures/stack.js';
+import { sleep } from '@egress/shared/testing/wait';
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Upstream's integration tests allow 300 ms; we hold ourselves to half. */
 const MAX_AV_OFFSET_MS = 150;
 const RECORD_MS = 10_000;
@@ -88,7 +88,7 @@ describe('room composite template', { timeout: 180_000 }, () => {
   /** Starts the recording, bounded: a template that never signals fails the test instead of hanging it. */
   async function started(s: Session): Promise<number> {
     const t0 = Date.now();
-    const timeout = delay(30_000).then(() => 'timeout' as const);
+    const timeout = sleep(30_000).then(() => 'timeout' as const);
     const outcome = await Promise.race([s.rec.start().then(() => 'active' as const), timeout]);
     if (outcome === 'timeout') {
       s.rec.abort('no START_RECORDING within 30 s');
@@ -127,7 +127,7 @@ describe('room composite template', { timeout: 180_000 }, () => {
     t.diagnostic(`START_RECORDING ${await started(s)} ms after start`);
     for (const line of s.log.filter((l) => l.includes('playout delay'))) t.diagnostic(line);
     const activeAt = Date.now();
-    await delay(RECORD_MS);
+    await sleep(RECORD_MS);
     const stopAt = Date.now();
     s.rec.stop('StopEgress API');
     const info = await s.rec.ended;
@@ -147,15 +147,15 @@ describe('room composite template', { timeout: 180_000 }, () => {
       s.log.some((l) => l.includes('layout: speaker-light')),
       'the page showed speaker-light',
     );
-    await delay(RECORD_MS / 2);
+    await sleep(RECORD_MS / 2);
     // What the LiveKit server does for UpdateLayout: set the recorder participant's metadata.
     await rooms.updateParticipant(roomName, s.plan.egressId, JSON.stringify({ layout: 'single-speaker-dark' }));
-    for (let i = 0; i < 50 && !s.log.some((l) => l.includes('layout: single-speaker-dark')); i++) await delay(100);
+    for (let i = 0; i < 50 && !s.log.some((l) => l.includes('layout: single-speaker-dark')); i++) await sleep(100);
     assert.ok(
       s.log.some((l) => l.includes('layout: single-speaker-dark')),
       'the page switched to single-speaker-dark',
     );
-    await delay(RECORD_MS / 2);
+    await sleep(RECORD_MS / 2);
     const closedAt = Date.now();
     await rooms.deleteRoom(roomName);
     const info = await s.rec.ended;

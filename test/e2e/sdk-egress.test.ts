@@ -35,8 +35,8 @@ import {
   TERMINAL,
   waitForStatus,
 } from './fixtures/stack.js';
+import { sleep } from '@egress/shared/testing/wait';
 
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Upstream's integration tests allow 300 ms; we hold ourselves to half. */
 const MAX_AV_OFFSET_MS = 150;
 const RECORD_MS = 8_000;
@@ -82,7 +82,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       const audio = p?.tracks.find((t) => t.type === TrackType.AUDIO)?.sid;
       const video = p?.tracks.find((t) => t.type === TrackType.VIDEO)?.sid;
       if (audio && video) return { room, publisher, audio, video };
-      await delay(100);
+      await sleep(100);
     }
     throw new Error(`the publisher's tracks were not listed in room ${room} within 10 s`);
   }
@@ -108,7 +108,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
   /** Records for RECORD_MS, stops, and returns the final info and the active time. */
   async function recordAndStop(info: EgressInfo): Promise<{ end: EgressInfo; activeMs: number }> {
     const t0 = await active(info);
-    await delay(RECORD_MS);
+    await sleep(RECORD_MS);
     return stopAndWait(info, t0);
   }
 
@@ -237,7 +237,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     const ta = await active(a);
     const v = await client.startTrackEgress(room, new DirectFileOutput({ filepath: 'track/{track_id}' }), video);
     const tv = await active(v);
-    await delay(RECORD_MS);
+    await sleep(RECORD_MS);
     const [ra, rv] = await Promise.all([stopAndWait(a, ta), stopAndWait(v, tv)]);
     const ogg = ra.end.fileResults[0]!;
     assert.equal(path.basename(ogg.location), `${audio}.ogg`);
@@ -261,7 +261,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       video,
     );
     const tv = await active(v);
-    await delay(RECORD_MS);
+    await sleep(RECORD_MS);
     const { end, activeMs } = await stopAndWait(v, tv);
     assert.equal(end.status, EgressStatus.EGRESS_COMPLETE, end.error);
     const webm = end.fileResults[0]!;
@@ -298,7 +298,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
         audio,
       );
       const ta = await active(a);
-      await delay(1_000);
+      await sleep(1_000);
       const { end } = await stopAndWait(a, ta);
       const file = end.fileResults[0]!;
       assert.equal(file.location, path.join(svc.outDir, 'track', `___.._${escape}-audio.ogg`));
@@ -372,7 +372,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       file: new EncodedFileOutput({ filepath: 'leaver/{room_name}.mp4' }),
     });
     const t0 = await active(info);
-    await delay(RECORD_MS / 2);
+    await sleep(RECORD_MS / 2);
     const leftMs = Date.now() - t0;
     await publisher.stop();
     const end = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
@@ -392,7 +392,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       audio,
     );
     const t0 = await active(info);
-    await delay(RECORD_MS / 2);
+    await sleep(RECORD_MS / 2);
     const leftMs = Date.now() - t0;
     await publisher.stop();
     const end = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
@@ -411,7 +411,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       { audioTrackId: audio, videoTrackId: video },
     );
     const t0 = await active(info);
-    await delay(RECORD_MS / 2);
+    await sleep(RECORD_MS / 2);
     const activeMs = Date.now() - t0;
     await rooms.deleteRoom(room);
     const end = await waitForStatus(client, info.egressId, TERMINAL, 60_000);
@@ -428,7 +428,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       { audioTrackId: audio },
     );
     const t0 = await active(info);
-    await delay(RECORD_MS / 2);
+    await sleep(RECORD_MS / 2);
     const activeMs = Date.now() - t0;
     // The recorder's identity is the egress id.
     await rooms.removeParticipant(room, info.egressId);
@@ -447,14 +447,14 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
     // An SDK recording is active before gst-launch reaches PLAYING: killed once its MP4 holds media (bounded).
     const capture = path.join(svc.tmpDir, info.egressId, 'capture.mp4');
     const held = async () => (await stat(capture).catch(() => undefined))?.size ?? 0;
-    for (let i = 0; i < 150 && (await held()) === 0; i++) await delay(100);
+    for (let i = 0; i < 150 && (await held()) === 0; i++) await sleep(100);
     const scratch = await readdir(path.dirname(capture)).catch((err: Error) => [err.message]);
     assert.ok((await held()) > 0, `the capture is an MP4 with media (${await held()} bytes; ${scratch.join(' ')})`);
-    await delay(3000);
+    await sleep(3000);
     // The supervisor finalizes what the dead recorder captured (the track's MP4, not the audio file the plan
     // starts from) and restarts the recording into a second part.
     process.kill(await recorderPid(svc, info.egressId), 'SIGKILL');
-    await delay(5000);
+    await sleep(5000);
     const { end } = await stopAndWait(info, t0);
     t.diagnostic(`${end.details}; files ${end.fileResults.map((f) => f.filename).join(', ')}`);
     for (const l of svc.logs.filter((x) => x.includes(info.egressId) && /salvag/.test(x))) t.diagnostic(l);
@@ -475,10 +475,10 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       file: new EncodedFileOutput({ filepath: 'unpublish/{room_name}.mp4' }),
     });
     const t0 = await active(info);
-    await delay(4000);
+    await sleep(4000);
     const goneMs = Date.now() - t0;
     await publisher.unpublishVideo();
-    await delay(4000);
+    await sleep(4000);
     const { end, activeMs } = await stopAndWait(info, t0);
     const file = end.fileResults[0]!.location;
     const p = await probe(file);
@@ -510,7 +510,7 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
         { screenShare },
       );
       const t0 = await active(info);
-      await delay(4000);
+      await sleep(4000);
       const { end } = await stopAndWait(info, t0);
       // Past the black before the first frame arrives.
       const luma = (await lumaSeries(end.fileResults[0]!.location)).values.filter((v) => v > 20).sort((a, b) => a - b);
@@ -528,14 +528,14 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       file: new EncodedFileOutput({ filepath: 'mute/{room_name}.mp4' }),
     });
     const t0 = await active(info);
-    await delay(3000);
+    await sleep(3000);
     // The server mutes the publisher's tracks (RoomService.MutePublishedTrack), as a moderator would.
     const mutedMs = Date.now() - t0;
     await Promise.all([audio, video].map((sid) => rooms.mutePublishedTrack(room, 'muter', sid, true)));
-    await delay(3000);
+    await sleep(3000);
     const unmutedMs = Date.now() - t0;
     await Promise.all([audio, video].map((sid) => rooms.mutePublishedTrack(room, 'muter', sid, false)));
-    await delay(4000);
+    await sleep(4000);
     const { end, activeMs } = await stopAndWait(info, t0);
     const file = end.fileResults[0]!.location;
     const p = await probe(file);
@@ -568,10 +568,10 @@ describe('SDK egress: participant, track composite, track, websocket', { timeout
       file: new EncodedFileOutput({ filepath: 'late/{room_name}.mp4' }),
     });
     const t0 = await active(info);
-    await delay(3000);
+    await sleep(3000);
     const joinedMs = Date.now() - t0;
     publishers.push(await startPublisher({ ...env, room, identity: 'late', maxDurationMs: 60_000 }));
-    await delay(RECORD_MS - 3000);
+    await sleep(RECORD_MS - 3000);
     const { end, activeMs } = await stopAndWait(info, t0);
     const file = end.fileResults[0]!.location;
     const p = await probe(file);

@@ -39,9 +39,9 @@ import { RoomServiceClient } from 'livekit-server-sdk';
 import { probe } from './fixtures/media.js';
 import { disposeRtc, startPublisher, type Publisher } from './fixtures/publisher.js';
 import { stackEnv } from './fixtures/stack.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 const run = promisify(execFile);
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Peak level in dB of the band around `hz`, in the mix or in one channel (0 left, 1 right). The band filter is
@@ -95,7 +95,7 @@ describe('audio-only room composite through the SDK', { timeout: 180_000 }, () =
     const rec = new SdkRecording(plan, { log: (l) => log.push(l) });
     await rec.start();
     const activeAt = Date.now();
-    await delay(6000);
+    await sleep(6000);
     const activeMs = Date.now() - activeAt;
     rec.stop('StopEgress API');
     const end = await rec.ended;

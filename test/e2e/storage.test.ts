@@ -44,8 +44,7 @@ import {
   TERMINAL,
   waitForStatus,
 } from './fixtures/stack.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@egress/shared/testing/wait';
 
 let scratch: string;
 

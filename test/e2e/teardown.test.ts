@@ -23,8 +23,7 @@ import {
   TERMINAL,
   waitForStatus,
 } from './fixtures/stack.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@egress/shared/testing/wait';
 
 function groupMembers(pgid: number): string[] {
   try {

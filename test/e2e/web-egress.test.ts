@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -13,41 +13,33 @@ import {
   TwirpError,
   WebSource,
 } from 'livekit-server-sdk';
-import { startTestPage, type TestPageServer } from '@egress/recorder/testing/test-page';
+import { startTestPage } from '@egress/recorder/testing/test-page';
 import { leftoversAfter } from './fixtures/leftovers.js';
 import { probe } from './fixtures/media.js';
-import { egressClient, REPO, startService, waitForStatus, type RunningService } from './fixtures/stack.js';
+import { egressClient, REPO, waitForStatus } from './fixtures/stack.js';
+import { serviceSuite } from './fixtures/service-suite.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 const execFileAsync = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('web egress through a real livekit-server', () => {
-  let svc: RunningService;
-  let page: TestPageServer;
   const client = egressClient();
 
-  before(async () => {
-    page = await startTestPage();
-    // Two 720p recordings must both be admitted on a 2-core machine: operators lower web_cpu_cost the same way
-    // (and max_cpu_utilization 1.0 keeps the overload guard, tested on its own, out of this test).
-    svc = await startService('cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }');
-  });
-
-  after(async () => {
-    const code = await svc?.stop('SIGTERM');
-    await page?.close();
-    assert.equal(code, 0, 'the service exits 0 on SIGTERM');
-    assert.deepEqual(await leftoversAfter(3000), []);
-  });
+  // Two 720p recordings must both be admitted on a 2-core machine: operators lower web_cpu_cost the same way
+  // (and max_cpu_utilization 1.0 keeps the overload guard, tested on its own, out of this test).
+  const suite = serviceSuite('cpu_cost: { web_cpu_cost: 0.5, max_cpu_utilization: 1.0 }');
 
   test('records a page to MP4: STARTING -> ACTIVE -> COMPLETE with FileInfo from the real file', async () => {
-    const info = await client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'web/{time}.mp4' }));
+    const info = await client.startWebEgress(
+      suite.page.urlFor(),
+      new EncodedFileOutput({ filepath: 'web/{time}.mp4' }),
+    );
     assert.equal(info.status, EgressStatus.EGRESS_STARTING);
     await waitForStatus(client, info.egressId, [EgressStatus.EGRESS_ACTIVE]);
     const activeAt = Date.now();
     await sleep(5000);
     // The recorder's own metrics are merged into the scrape while it records.
-    const live = await (await fetch(`http://127.0.0.1:${svc.metricsPort}/metrics`)).text();
+    const live = await (await fetch(`http://127.0.0.1:${suite.svc.metricsPort}/metrics`)).text();
     const captured = new RegExp(
       `^livekit_egress_recorder_capture_bytes\\{[^}]*egress_id="${info.egressId}"[^}]*\\} (\\d+)$`,
       'm',
@@ -78,9 +70,13 @@ describe('web egress through a real livekit-server', () => {
 
     assert.equal(done.fileResults.length, 1);
     const file = done.fileResults[0]!;
-    assert.ok(file.location.startsWith(svc.outDir), `${file.location} is under the output dir`);
+    assert.ok(file.location.startsWith(suite.svc.outDir), `${file.location} is under the output dir`);
     assert.match(path.basename(file.location), /^\d{4}-\d{2}-\d{2}T\d{6}\.mp4$/);
-    assert.equal(file.filename, path.relative(svc.outDir, file.location), 'FileInfo.filename: the requested path');
+    assert.equal(
+      file.filename,
+      path.relative(suite.svc.outDir, file.location),
+      'FileInfo.filename: the requested path',
+    );
     const p = await probe(file.location);
     assert.equal(p.video?.codec_name, 'h264');
     assert.equal(p.video?.width, 1280);
@@ -103,11 +99,11 @@ describe('web egress through a real livekit-server', () => {
       files: { filename: string; location: string }[];
     };
     assert.equal(manifest.egress_id, info.egressId);
-    assert.equal(manifest.url, page.urlFor());
+    assert.equal(manifest.url, suite.page.urlFor());
     assert.deepEqual(manifest.files, [{ filename: file.filename, location: file.location }]);
 
     // Upstream's metric names, with the finished egress counted.
-    const metrics = await (await fetch(`http://127.0.0.1:${svc.metricsPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${suite.svc.metricsPort}/metrics`)).text();
     for (const name of [
       'livekit_egress_available',
       'livekit_egress_can_accept_request',
@@ -125,7 +121,7 @@ describe('web egress through a real livekit-server', () => {
       'logs',
       info.egressId,
       '--dir',
-      svc.logDir,
+      suite.svc.logDir,
     ]);
     assert.match(log, /\[gst\] /);
     assert.match(log, /\[recording\] active after/);
@@ -136,8 +132,8 @@ describe('web egress through a real livekit-server', () => {
 
   test('two egresses at once both complete with playable files', async () => {
     const [a, b] = await Promise.all([
-      client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'two/a.mp4' })),
-      client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'two/b.mp4' })),
+      client.startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: 'two/a.mp4' })),
+      client.startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: 'two/b.mp4' })),
     ]);
     await Promise.all([a!, b!].map((i) => waitForStatus(client, i.egressId, [EgressStatus.EGRESS_ACTIVE])));
     await sleep(5000);
@@ -164,13 +160,13 @@ describe('web egress through a real livekit-server', () => {
       ],
       [
         'unwritable path',
-        () => client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: '/proc/1/nope/x.mp4' })),
+        () => client.startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: '/proc/1/nope/x.mp4' })),
         /filepath.*not writable/,
       ],
       [
         'unknown preset',
         () =>
-          client.startWebEgress(page.urlFor(), new EncodedFileOutput({ filepath: 'x.mp4' }), {
+          client.startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: 'x.mp4' }), {
             encodingOptions: 77 as EncodingOptionsPreset,
           }),
         /web\.preset/,
@@ -179,7 +175,7 @@ describe('web egress through a real livekit-server', () => {
         'no output',
         () =>
           client.startEgress(
-            new StartEgressRequest({ source: { case: 'web', value: new WebSource({ url: page.urlFor() }) } }),
+            new StartEgressRequest({ source: { case: 'web', value: new WebSource({ url: suite.page.urlFor() }) } }),
           ),
         /egress\.outputs/,
       ],
@@ -193,8 +189,8 @@ describe('web egress through a real livekit-server', () => {
       });
     }
     assert.deepEqual(await leftoversAfter(2000), []);
-    assert.deepEqual(readdirSync(svc.tmpDir), [], 'no temp dir left');
-    assert.equal(existsSync(path.join(svc.outDir, 'x.mp4')), false);
+    assert.deepEqual(readdirSync(suite.svc.tmpDir), [], 'no temp dir left');
+    assert.equal(existsSync(path.join(suite.svc.outDir, 'x.mp4')), false);
   });
 });
 

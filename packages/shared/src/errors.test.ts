@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { capErrorText, MAX_ERROR_TEXT_BYTES } from './errors.js';
+import { capErrorText, describeError, EgressError, errorMessage, errors, MAX_ERROR_TEXT_BYTES } from './errors.js';
 
 const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -27,4 +27,30 @@ test('multi-byte text is cut on a character boundary', () => {
     const cut = Number(/\[cut: (\d+) bytes\]$/.exec(capped)![1]);
     assert.equal(bytes(kept) + cut, bytes(text));
   }
+});
+
+test('errors.from keeps what was thrown as cause, with its stack; an EgressError passes through as is', () => {
+  const original = new TypeError('socket hang up');
+  const wrapped = errors.from(original, 'unavailable');
+  assert.equal(wrapped.code, 'unavailable');
+  assert.equal(wrapped.message, 'socket hang up');
+  assert.equal(wrapped.cause, original);
+  assert.match((wrapped.cause as Error).stack ?? '', /TypeError: socket hang up/);
+  assert.equal(errors.from('plain text').cause, 'plain text');
+  const own = new EgressError('not_found', 'egress EG_1 not found', { cause: original });
+  assert.equal(errors.from(own), own);
+  assert.equal(own.cause, original);
+  assert.deepEqual(own.toJSON(), { code: 'not_found', message: 'egress EG_1 not found' }, 'cause stays on this side');
+});
+
+test('describeError gives an SDK error on one line with its code and HTTP status; errorMessage just the message', () => {
+  const sdk = Object.assign(new Error('The specified bucket does not exist\nmore'), {
+    name: 'NoSuchBucket',
+    $metadata: { httpStatusCode: 404 },
+  });
+  assert.equal(describeError(sdk), 'NoSuchBucket, HTTP 404: The specified bucket does not exist');
+  assert.equal(describeError(new Error('plain')), 'plain');
+  assert.equal(describeError(42), '42');
+  assert.equal(errorMessage(sdk), 'The specified bucket does not exist\nmore');
+  assert.equal(errorMessage(undefined), 'undefined');
 });

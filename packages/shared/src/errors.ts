@@ -82,8 +82,9 @@ export class EgressError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 
   /** HTTP-style status for EgressInfo.error_code. */
@@ -136,7 +137,28 @@ export const errors = {
   failedPrecondition: (why: string) => new EgressError('failed_precondition', why),
   aborted: (why: string) => new EgressError('aborted', why),
   malformedRequest: (why: string) => new EgressError('malformed_request', why),
-  /** Wraps anything thrown into an EgressError, keeping an EgressError's own code. */
+  /** Wraps anything thrown into an EgressError, keeping an EgressError's own code and the original as `cause`. */
   from: (err: unknown, fallback: ErrorCode = 'internal'): EgressError =>
-    err instanceof EgressError ? err : new EgressError(fallback, err instanceof Error ? err.message : String(err)),
+    err instanceof EgressError ? err : new EgressError(fallback, errorMessage(err), { cause: err }),
 };
+
+/** Message text of anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The useful part of an SDK error: service code, HTTP status and message, on one line. */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const e = err as Error & {
+    Code?: string;
+    code?: string | number;
+    statusCode?: number;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = e.$metadata?.httpStatusCode ?? e.statusCode;
+  const code = e.Code ?? (typeof e.code === 'string' ? e.code : undefined) ?? (e.name !== 'Error' ? e.name : undefined);
+  const parts = [code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ');
+  const message = e.message.split('\n')[0]!.trim();
+  return parts && !message.includes(parts) ? `${parts}: ${message || '(no message)'}` : message || parts;
+}

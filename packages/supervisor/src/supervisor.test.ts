@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Empty } from '@bufbuild/protobuf';
 import {
   EgressInfo,
@@ -33,20 +32,9 @@ import {
   RpcStartEgressRequest,
 } from '@egress/shared/psrpc/index';
 import { startRedis, type TestRedis } from '@egress/shared/testing/redis-server';
-import { Supervisor } from './supervisor.js';
-
-const FAKE = fileURLToPath(new URL('./testing/fake-recorder.js', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+import { sleep, until } from '@egress/shared/testing/wait';
+import { Supervisor, type SupervisorOptions } from './supervisor.js';
+import { fakeRecorder, type FakeRecorderMode } from './testing/fake-recorders/index.js';
 
 describe('supervisor over psrpc', () => {
   let redis: TestRedis;
@@ -55,6 +43,7 @@ describe('supervisor over psrpc', () => {
   let internal: PsrpcClient;
   let handler: PsrpcClient;
   let supervisor: Supervisor;
+  let options: SupervisorOptions;
   let dir: string;
   const reports: { method: string; id: string; status: EgressStatus; error: string; json: string }[] = [];
 
@@ -109,21 +98,22 @@ describe('supervisor over psrpc', () => {
       // These tests pin down how a death ends an egress; restarts have their own tests beside ActiveEgress.
       recorder_restarts: 0,
     });
-    supervisor = new Supervisor({
+    options = {
       config,
       log: createLogger({ level: 'error', json: true }),
-      recorderEntry: FAKE,
+      recorderEntry: fakeRecorder('complete'),
       readyTimeoutMs: 1500,
       hangTimeoutMs: 1500,
-      // Each test stages its own child misbehaviour through the environment, so every start forks anew.
+      // Each test stages its own child misbehaviour (stage), so every start forks anew.
       spareRecorder: false,
-    });
+    };
+    supervisor = new Supervisor(options);
     await supervisor.start();
   });
 
-  // The next child's misbehaviour, read by the fake recorder beside its recorder root (config tmp_dir).
-  const stage = (mode: string) => writeFileSync(path.join(dir, 'fake-recorder-mode'), mode);
-  afterEach(() => rmSync(path.join(dir, 'fake-recorder-mode'), { force: true }));
+  // The supervisor reads its recorder entry at each start: the next child runs the fake recorder picked here.
+  const stage = (mode: FakeRecorderMode) => (options.recorderEntry = fakeRecorder(mode));
+  afterEach(() => stage('complete'));
 
   after(async () => {
     await supervisor.shutdown('finalize');
@@ -138,7 +128,7 @@ describe('supervisor over psrpc', () => {
   test('start, stop and every status reported in order, CreateEgress first', async () => {
     const info = await start(startReq('EG_ok1'));
     assert.equal(info.status, EgressStatus.EGRESS_STARTING);
-    await until('ACTIVE', () => statuses('EG_ok1').includes('UpdateEgress:EGRESS_ACTIVE') || undefined);
+    await until(() => statuses('EG_ok1').includes('UpdateEgress:EGRESS_ACTIVE'), { what: 'ACTIVE' });
     const listed = await internal.multi(
       'ListActiveEgress',
       undefined,
@@ -154,14 +144,14 @@ describe('supervisor over psrpc', () => {
     );
     const stopped = await stop('EG_ok1');
     assert.equal(stopped.status, EgressStatus.EGRESS_ENDING);
-    await until('COMPLETE', () => terminal('EG_ok1'));
+    await until(() => terminal('EG_ok1'), { what: 'COMPLETE' });
     assert.deepEqual(statuses('EG_ok1'), [
       'CreateEgress:EGRESS_STARTING',
       'UpdateEgress:EGRESS_ACTIVE',
       'UpdateEgress:EGRESS_ENDING',
       'UpdateEgress:EGRESS_COMPLETE',
     ]);
-    await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
+    await until(() => supervisor.status().egresses.length === 0, { what: 'forgotten' });
     await assert.rejects(stop('EG_ok1'), (e: unknown) => e instanceof EgressError && e.code === 'unavailable');
   });
 
@@ -194,7 +184,7 @@ describe('supervisor over psrpc', () => {
     });
     const reply = await start(req);
     await stop('EG_creds');
-    await until('the end', () => terminal('EG_creds'), 15_000);
+    await until(() => terminal('EG_creds'), { what: 'the end', timeoutMs: 15_000 });
     const sent = [reply.toJsonString(), ...reports.filter((r) => r.id === 'EG_creds').map((r) => r.json)];
     assert.ok(sent.length >= 3);
     for (const json of sent) {
@@ -210,7 +200,7 @@ describe('supervisor over psrpc', () => {
       (e: unknown) => e instanceof EgressError && e.code === 'already_exists',
     );
     await stop('EG_dup');
-    await until('COMPLETE', () => terminal('EG_dup'));
+    await until(() => terminal('EG_dup'), { what: 'COMPLETE' });
   });
 
   test('two concurrent starts of one egress id: one wins, the other is already_exists, the winner stops', async () => {
@@ -222,11 +212,11 @@ describe('supervisor over psrpc', () => {
       lost[0]?.reason instanceof EgressError && lost[0].reason.code === 'already_exists',
       String(lost[0]?.reason),
     );
-    await until('ACTIVE', () => statuses('EG_race').includes('UpdateEgress:EGRESS_ACTIVE') || undefined);
+    await until(() => statuses('EG_race').includes('UpdateEgress:EGRESS_ACTIVE'), { what: 'ACTIVE' });
     const stopped = await stop('EG_race');
     assert.equal(stopped.status, EgressStatus.EGRESS_ENDING);
-    await until('COMPLETE', () => terminal('EG_race'));
-    await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
+    await until(() => terminal('EG_race'), { what: 'COMPLETE' });
+    await until(() => supervisor.status().egresses.length === 0, { what: 'forgotten' });
   });
 
   test('a bad request is invalid_argument naming the field, and nothing is started', async () => {
@@ -284,14 +274,14 @@ describe('supervisor over psrpc', () => {
       assert.match(e.message, /not ready within 1\.5 s/);
       return true;
     });
-    await until('forgotten', () => (supervisor.status().egresses.length === 0 ? true : undefined));
+    await until(() => supervisor.status().egresses.length === 0, { what: 'forgotten' });
   });
 
   test('a child that crashes while ACTIVE ends FAILED naming the exit, and its temp dir is removed', async () => {
     stage('crash-after-active');
     await start(startReq('EG_crash'));
-    await until('scratch dir', () => existsSync(path.join(dir, 'tmp', 'EG_crash')) || undefined);
-    const end = await until('FAILED', () => terminal('EG_crash'));
+    await until(() => existsSync(path.join(dir, 'tmp', 'EG_crash')), { what: 'scratch dir' });
+    const end = await until(() => terminal('EG_crash'), { what: 'FAILED' });
     assert.equal(end.status, EgressStatus.EGRESS_FAILED);
     assert.match(end.error, /exit code 3/);
     assert.equal(existsSync(path.join(dir, 'tmp', 'EG_crash')), false);
@@ -301,7 +291,7 @@ describe('supervisor over psrpc', () => {
     stage('hang-after-active');
     const info = await start(startReq('EG_hang'));
     const pid = supervisor.status().egresses.find((e) => e.egressId === info.egressId)?.pid;
-    const end = await until('FAILED', () => terminal('EG_hang'), 8000);
+    const end = await until(() => terminal('EG_hang'), { what: 'FAILED', timeoutMs: 8000 });
     assert.match(end.error, /no heartbeat/);
     assert.ok(pid);
     assert.throws(() => process.kill(pid, 0), 'the hung child is gone');
@@ -312,7 +302,7 @@ describe('supervisor over psrpc', () => {
     await start(startReq('EG_garbage'));
     await sleep(300);
     await stop('EG_garbage');
-    const end = await until('COMPLETE', () => terminal('EG_garbage'));
+    const end = await until(() => terminal('EG_garbage'), { what: 'COMPLETE' });
     assert.equal(end.status, EgressStatus.EGRESS_COMPLETE);
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '@egress/shared/testing/wait';
 import { consoleRelay } from './console-relay.js';
 
 test('a long line is cut at the limit with a marker naming what was cut; a short one is unchanged', () => {

@@ -7,13 +7,12 @@ import {
   generateBlobSASQueryParameters,
   type ContainerClient,
 } from '@azure/storage-blob';
-import type { AzureConfig } from '@egress/shared';
+import { describeError, type AzureConfig } from '@egress/shared';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_PART_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
   StorageBackendError,
-  describeError,
   type BackendOptions,
   type StorageBackend,
 } from './backend.js';

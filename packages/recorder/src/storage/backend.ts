@@ -44,19 +44,3 @@ export class StorageBackendError extends Error {
     super(`${destination}: ${operation} failed: ${reason}`, options);
   }
 }
-
-/** The useful part of an SDK error: service code, HTTP status and message, on one line. */
-export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const e = err as Error & {
-    Code?: string;
-    code?: string | number;
-    statusCode?: number;
-    $metadata?: { httpStatusCode?: number };
-  };
-  const status = e.$metadata?.httpStatusCode ?? e.statusCode;
-  const code = e.Code ?? (typeof e.code === 'string' ? e.code : undefined) ?? (e.name !== 'Error' ? e.name : undefined);
-  const parts = [code, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ');
-  const message = e.message.split('\n')[0]!.trim();
-  return parts && !message.includes(parts) ? `${parts}: ${message || '(no message)'}` : message || parts;
-}

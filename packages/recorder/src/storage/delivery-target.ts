@@ -6,8 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { EgressError, isLocalStorage, safeObjectKey, type StorageConfig } from '@egress/shared';
-import { StorageBackendError, describeError, type StorageBackend } from './backend.js';
+import { describeError, EgressError, isLocalStorage, safeObjectKey, type StorageConfig } from '@egress/shared';
+import { StorageBackendError, type StorageBackend } from './backend.js';
 import { DeliveryError } from './delivery-error.js';
 
 export { DeliveryError };

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { JWT } from 'google-auth-library';
 import { EgressError } from '@egress/shared';
 import { GCP_CANARY, refusedGcpCredentials, serviceAccountJson } from '@egress/shared/testing/gcp-credentials';
-import { probeMedia } from '../media/probe.js';
 import {
   createGcsBucket,
   readBack,
@@ -19,16 +18,46 @@ import {
   testGcpConfig,
   uniqueBucketName,
   writeRandomFile,
-  writeTestMp4,
 } from '../testing/storage-servers.js';
-import { startStallProxy } from '../testing/stall-proxy.js';
-import { StorageBackendError } from './backend.js';
+import { describeBackendConformance } from './backend-conformance.js';
 import { GcsBackend } from './gcs.js';
 
 const MiB = 1024 * 1024;
+const endpoint = () => storageServers().gcs.endpoint;
+
+describeBackendConformance('gcs', {
+  createBucket: async () => {
+    const bucket = uniqueBucketName('gcs');
+    await createGcsBucket(bucket);
+    return bucket;
+  },
+  make: (bucket, { via, forPresign, tuning } = {}) =>
+    new GcsBackend(testGcpConfig(bucket, forPresign ? { credentials_json: serviceAccountJson() } : {}), {
+      apiEndpoint: via ?? endpoint(),
+      ...tuning,
+    }),
+  readBack: (bucket, key) => readBack('gcs', bucket, key),
+  location: (bucket, key) => `${endpoint()}/${bucket}/${encodeURI(key)}`,
+  multipart: { partSize: 4 * MiB, size: 9 * MiB + 5 },
+  missing: { bucket: async () => uniqueBucketName('missing'), message: /bucket does not exist/ },
+  network: {
+    port: () => Number(new URL(endpoint()).port),
+    presigned: /X-Goog-Signature=[0-9a-f]+/,
+    servesContentType: false,
+    stall: { size: 6 * MiB, afterBytes: 2 * MiB, partSize: 4 * MiB },
+  },
+  afterMultipart: async ({ file, location }) => {
+    const res = await fetch(location);
+    assert.equal(res.status, 200, 'the location downloads');
+    assert.equal(sha256(Buffer.from(await res.arrayBuffer())), await sha256File(file));
+  },
+  afterPresign: async (url, { bucket, key }) => {
+    assert.ok(url.startsWith(`${endpoint()}/${bucket}/${key}?`), url);
+  },
+});
+
 let dir: string;
 let bucket: string;
-const endpoint = () => storageServers().gcs.endpoint;
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'egress-gcs-test-'));
@@ -37,78 +66,6 @@ before(async () => {
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
-});
-
-test('a chunked resumable upload reads back byte for byte, at <endpoint>/<bucket>/<key>', async () => {
-  const file = path.join(dir, 'big.bin');
-  await writeRandomFile(file, 9 * MiB + 5); // three 4 MiB chunks, the last one short
-  const backend = new GcsBackend(testGcpConfig(bucket), { apiEndpoint: endpoint(), partSize: 4 * MiB });
-  const location = await backend.upload(file, 'dir/big file.bin', 'application/octet-stream');
-  assert.equal(location, `${endpoint()}/${bucket}/dir/big%20file.bin`);
-  assert.equal(sha256(await readBack('gcs', bucket, 'dir/big file.bin')), await sha256File(file));
-  const res = await fetch(location);
-  assert.equal(res.status, 200, 'the location downloads');
-  assert.equal(sha256(Buffer.from(await res.arrayBuffer())), await sha256File(file));
-});
-
-test('a real MP4 survives the round trip through a signed URL: downloaded and probed', async () => {
-  const file = path.join(dir, 'clip.mp4');
-  await writeTestMp4(file);
-  const backend = new GcsBackend(testGcpConfig(bucket, { credentials_json: serviceAccountJson() }), {
-    apiEndpoint: endpoint(),
-  });
-  await backend.upload(file, 'media/clip.mp4', 'video/mp4');
-  const url = await backend.presign('media/clip.mp4', 3600);
-  assert.ok(url.startsWith(`${endpoint()}/${bucket}/media/clip.mp4?`), url);
-  assert.match(url, /X-Goog-Signature=[0-9a-f]+/);
-  const res = await fetch(url);
-  assert.equal(res.status, 200);
-  assert.equal(sha256(Buffer.from(await res.arrayBuffer())), await sha256File(file));
-  const probe = await probeMedia(url);
-  assert.deepEqual(probe.streams.map((s) => s.codecName).sort(), ['aac', 'h264']);
-});
-
-test('verify accepts the bucket and refuses a missing one, saying so', async () => {
-  await new GcsBackend(testGcpConfig(bucket), { apiEndpoint: endpoint() }).verify();
-  const missing = new GcsBackend(testGcpConfig(uniqueBucketName('missing')), { apiEndpoint: endpoint() });
-  await assert.rejects(missing.verify(), (err: unknown) => {
-    assert.ok(err instanceof StorageBackendError);
-    assert.match(err.message, /bucket does not exist/);
-    return true;
-  });
-});
-
-test('an upload whose connection is reset mid-body is retried and completes', async () => {
-  const file = path.join(dir, 'drop.bin');
-  await writeRandomFile(file, 2 * MiB);
-  const port = Number(new URL(endpoint()).port);
-  const proxy = await startStallProxy({ targetPort: port, mode: 'drop', afterBytes: MiB });
-  try {
-    await new GcsBackend(testGcpConfig(bucket), { apiEndpoint: proxy.url }).upload(file, 'dropped.bin', 'video/mp4');
-    assert.equal(proxy.triggered, 1);
-    assert.equal(sha256(await readBack('gcs', bucket, 'dropped.bin')), await sha256File(file));
-  } finally {
-    await proxy.close();
-  }
-});
-
-test('an upload that stalls mid-chunk is retried and completes', async () => {
-  const file = path.join(dir, 'stall.bin');
-  await writeRandomFile(file, 6 * MiB);
-  const port = Number(new URL(endpoint()).port);
-  const proxy = await startStallProxy({ targetPort: port, mode: 'stall', afterBytes: 2 * MiB });
-  try {
-    const backend = new GcsBackend(testGcpConfig(bucket), {
-      apiEndpoint: proxy.url,
-      partSize: 4 * MiB,
-      requestTimeoutMs: 1500,
-    });
-    await backend.upload(file, 'stalled.bin', 'application/octet-stream');
-    assert.equal(proxy.triggered, 1, 'the proxy stalled one request');
-    assert.equal(sha256(await readBack('gcs', bucket, 'stalled.bin')), await sha256File(file));
-  } finally {
-    await proxy.close();
-  }
 });
 
 /** A loopback server standing in for a request-chosen token URL: it counts every connection it gets. */

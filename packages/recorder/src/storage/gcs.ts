@@ -5,12 +5,11 @@ import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { IdempotencyStrategy, Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
 import { GoogleAuth, JWT } from 'google-auth-library';
-import { parseServiceAccountKey, type GcpConfig, type ServiceAccountKey } from '@egress/shared';
+import { describeError, parseServiceAccountKey, type GcpConfig, type ServiceAccountKey } from '@egress/shared';
 import {
   DEFAULT_PART_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
   StorageBackendError,
-  describeError,
   type BackendOptions,
   type StorageBackend,
 } from './backend.js';

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { StorageBackendError, describeError, type StorageBackend } from './backend.js';
+import { describeError } from '@egress/shared';
+import { StorageBackendError, type StorageBackend } from './backend.js';
 
 export class LocalBackend implements StorageBackend {
   readonly description: string;

@@ -9,13 +9,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import { redactUrlToken, type S3Config } from '@egress/shared';
+import { describeError, redactUrlToken, type S3Config } from '@egress/shared';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_PART_SIZE,
   DEFAULT_REQUEST_TIMEOUT_MS,
   StorageBackendError,
-  describeError,
   type BackendOptions,
   type StorageBackend,
 } from './backend.js';

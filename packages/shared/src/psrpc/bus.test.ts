@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../testing/wait.js';
 import { startRedis, type TestRedis } from '../testing/redis-server.js';
 import { MAX_BUS_PAYLOAD_BYTES, RedisBus, redisOptions } from './bus.js';
 

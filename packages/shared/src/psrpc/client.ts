@@ -3,7 +3,7 @@
  * claim handshake (first bid above 0 wins), and multi calls that collect every server's answer.
  */
 import type { Message, MessageType } from '@bufbuild/protobuf';
-import { EgressError, errors, isErrorCode } from '../errors.js';
+import { EgressError, errorMessage, errors, isErrorCode } from '../errors.js';
 import type { BusHandler, RedisBus } from './bus.js';
 import { claimRequestChannel, claimResponseChannel, requestChannel, responseChannel, type Topic } from './channels.js';
 import { msToNs } from './clock.js';
@@ -11,7 +11,7 @@ import { decodeEnvelope, decodePayload, encodeEnvelope } from './envelope.js';
 import { newId } from './ids.js';
 import { Inbox } from './inbox.js';
 import { ClaimRequest, ClaimResponse, PsrpcRequest, PsrpcResponse } from './messages.js';
-import { describeError, safeCall, type PsrpcHooks } from './reporting.js';
+import { safeCall, type PsrpcHooks } from './reporting.js';
 
 /** Options of one multi call. */
 export interface MultiOptions {
@@ -171,7 +171,7 @@ export class PsrpcClient {
     try {
       rawRequest = req.toBinary();
     } catch (err) {
-      throw new EgressError('malformed_request', `cannot encode request: ${describeError(err)}`);
+      throw new EgressError('malformed_request', `cannot encode request: ${errorMessage(err)}`);
     }
     const now = Date.now();
     return encodeEnvelope(
@@ -203,7 +203,7 @@ export class PsrpcClient {
           ? { kind, claim: decodeEnvelope(payload, ClaimRequest) }
           : { kind, response: decodeEnvelope(payload, PsrpcResponse) };
     } catch (err) {
-      safeCall(this.hooks.onBadInput, { service: this.service, channel, reason: describeError(err) });
+      safeCall(this.hooks.onBadInput, { service: this.service, channel, reason: errorMessage(err) });
       return;
     }
     const requestId = incoming.kind === 'claim' ? incoming.claim.requestId : incoming.response.requestId;

@@ -3,8 +3,7 @@
  * Encoding is `Any.pack`; decoding checks the type URL and never lets a parser exception escape unwrapped.
  */
 import { Any, type Message, type MessageType } from '@bufbuild/protobuf';
-import { EgressError, type ErrorCode } from '../errors.js';
-import { describeError } from './reporting.js';
+import { EgressError, errorMessage, type ErrorCode } from '../errors.js';
 
 /** Wraps a message as psrpc does: `Any{type_url: "type.googleapis.com/<full name>", value}`. */
 export function encodeEnvelope(message: Message): Uint8Array {
@@ -20,7 +19,7 @@ export function decodeEnvelope<T extends Message<T>>(payload: Uint8Array, type: 
   try {
     envelope = Any.fromBinary(payload, { readUnknownFields: false });
   } catch (err) {
-    throw new EgressError('malformed_request', `bad psrpc envelope: ${describeError(err)}`);
+    throw new EgressError('malformed_request', `bad psrpc envelope: ${errorMessage(err)}`);
   }
   if (!envelope.is(type)) {
     throw new EgressError('malformed_request', `unexpected psrpc message type ${JSON.stringify(envelope.typeUrl)}`);
@@ -36,6 +35,6 @@ export function decodePayload<T extends Message<T>>(type: MessageType<T>, bytes:
   try {
     return type.fromBinary(bytes, { readUnknownFields: false });
   } catch (err) {
-    throw new EgressError(code, `cannot decode ${type.typeName}: ${describeError(err)}`);
+    throw new EgressError(code, `cannot decode ${type.typeName}: ${errorMessage(err)}`);
   }
 }

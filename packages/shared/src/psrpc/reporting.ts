@@ -26,8 +26,3 @@ export function safeCall<A extends unknown[]>(hook: ((...args: A) => void) | und
     // An observer's own failure has nowhere better to go.
   }
 }
-
-/** Message text of anything thrown. */
-export function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

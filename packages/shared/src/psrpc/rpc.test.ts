@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Empty, type Message } from '@bufbuild/protobuf';
 import { EgressInfo, EgressStatus, StopEgressRequest, WebEgressRequest } from '@livekit/protocol';
 import { EgressError, errors } from '../errors.js';
+import { sleep, until } from '../testing/wait.js';
 import { RedisBus, redisOptions } from './bus.js';
 import { claimRequestChannel, requestChannel, responseChannel } from './channels.js';
 import { PsrpcClient } from './client.js';
@@ -49,14 +49,6 @@ async function tap(bus: RedisBus, channel: string): Promise<{ payloads: Buffer[]
   };
   await bus.subscribe(channel, handler);
   return { payloads, stop: () => bus.unsubscribe(channel, handler) };
-}
-
-async function until(cond: () => boolean, timeoutMs = 2000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
 }
 
 function rejectsWith(code: string, message?: string): (err: unknown) => boolean {
@@ -236,7 +228,7 @@ describe('psrpc over a real redis-server', () => {
       });
       assert.ok(res instanceof Empty);
       assert.deepEqual(stored, ['EG_io']);
-      await until(() => responses.payloads.length === 1);
+      await until(() => responses.payloads.length === 1, { timeoutMs: 2000, intervalMs: 10 });
       const wire = decodeEnvelope(responses.payloads[0] ?? Buffer.alloc(0), PsrpcResponse);
       assert.equal(wire.rawResponse.length, 0);
       assert.equal(wire.error, '');
@@ -447,7 +439,7 @@ describe('psrpc over a real redis-server', () => {
         client.request('StopEgress', 'EG_slow', new StopEgressRequest(), EgressInfo, { timeoutMs: 300 }),
         rejectsWith('deadline_exceeded', 'request timed out'),
       );
-      await until(() => aborted);
+      await until(() => aborted, { timeoutMs: 2000, intervalMs: 10 });
     } finally {
       await client.close();
       await server.close();
@@ -538,7 +530,7 @@ describe('psrpc over a real redis-server', () => {
           await bus.publish(channel, Buffer.alloc(0));
         }
         await bus.publish('EgressInternal|StartEgress|REQ', wrongType);
-        await until(() => bad.length === channels.length * 2 + 1);
+        await until(() => bad.length === channels.length * 2 + 1, { timeoutMs: 2000, intervalMs: 10 });
         assert.deepEqual([...new Set(bad.map((b) => b.channel))].sort(), [...channels].sort());
         assert.ok(bad.every((b) => b.service === 'EgressInternal' && b.reason.length > 0));
 
@@ -572,7 +564,7 @@ describe('psrpc over a real redis-server', () => {
           requestChannel('EgressHandler', 'StopEgress', 'EG_m'),
           rawRequest('CLI_raw', new Uint8Array([0x0a, 0x10, 0x41]), Date.now() + 2000),
         );
-        await until(() => replies.payloads.length === 1);
+        await until(() => replies.payloads.length === 1, { timeoutMs: 2000, intervalMs: 10 });
         const res = decodeEnvelope(replies.payloads[0] ?? Buffer.alloc(0), PsrpcResponse);
         assert.equal(res.requestId, 'REQ_raw');
         assert.equal(res.serverId, server.id);
@@ -631,7 +623,7 @@ describe('psrpc over a real redis-server', () => {
           requestChannel('EgressInternal', 'StartEgress'),
           rawRequest('CLI_other', startReq('EG_o').toBinary(), Date.now() + 2000, 'REQ_other'),
         );
-        await until(() => bids.payloads.length === 1);
+        await until(() => bids.payloads.length === 1, { timeoutMs: 2000, intervalMs: 10 });
         const { ClaimResponse } = await import('./messages.js');
         await bus.publish(
           'EgressInternal|StartEgress|RCLAIM',
@@ -662,7 +654,7 @@ describe('psrpc over a real redis-server', () => {
         got.push(payload.toString());
       });
       await bus.publish('psrpc-test', Buffer.from('hi'));
-      await until(() => got.length === 1 && reported.length === 2);
+      await until(() => got.length === 1 && reported.length === 2, { timeoutMs: 2000, intervalMs: 10 });
       assert.deepEqual(reported, ['handler on psrpc-test', 'handler on psrpc-test']);
     });
   });

@@ -3,14 +3,14 @@
  * with the same claim/affinity, queue and multi semantics as psrpc v0.7.
  */
 import type { Message, MessageType } from '@bufbuild/protobuf';
-import { capErrorText, EgressError, errors } from '../errors.js';
+import { capErrorText, EgressError, errorMessage, errors } from '../errors.js';
 import type { BusHandler, RedisBus } from './bus.js';
 import { claimRequestChannel, claimResponseChannel, requestChannel, responseChannel, type Topic } from './channels.js';
 import { MAX_TIMER_MS, msUntil, nowNs } from './clock.js';
 import { decodeEnvelope, decodePayload, encodeEnvelope } from './envelope.js';
 import { newId } from './ids.js';
 import { ClaimRequest, ClaimResponse, PsrpcRequest, PsrpcResponse } from './messages.js';
-import { describeError, safeCall, type PsrpcHooks } from './reporting.js';
+import { safeCall, type PsrpcHooks } from './reporting.js';
 
 /** What a handler knows about the call it serves. */
 export interface HandlerContext {
@@ -270,7 +270,7 @@ export class PsrpcServer {
     try {
       return { rawResponse: result.toBinary() };
     } catch (err) {
-      return { error: new EgressError('malformed_result', `cannot encode result: ${describeError(err)}`) };
+      return { error: new EgressError('malformed_result', `cannot encode result: ${errorMessage(err)}`) };
     }
   }
 
@@ -286,7 +286,7 @@ export class PsrpcServer {
   }
 
   private badInput(channel: string, err: unknown): void {
-    safeCall(this.options.onBadInput, { service: this.service, channel, reason: describeError(err) });
+    safeCall(this.options.onBadInput, { service: this.service, channel, reason: errorMessage(err) });
   }
 
   private error(err: unknown, context: string): void {

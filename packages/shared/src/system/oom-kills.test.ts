@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { memoryCgroupDir, oomKillCount, OomKillWatch } from './oom-kills.js';
+import { sleep } from '../testing/wait.js';
 
 test('this process has a memory cgroup with an OOM kill count', (t) => {
   const dir = memoryCgroupDir();
@@ -51,7 +52,7 @@ test('a real OOM kill in a memory-limited cgroup is counted for a process moved 
       try {
         rmdirSync(dir);
       } catch {
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
   }

@@ -1,6 +1,6 @@
 /** What the operator's commands print: aligned tables, durations, sizes, one-line errors and progress. */
 import { EgressStatus, TwirpError } from 'livekit-server-sdk';
-import { EgressError, errors } from '@egress/shared';
+import { errorMessage } from '@egress/shared';
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(headers: string[], rows: string[][]): string {
@@ -75,8 +75,7 @@ export function describeError(err: unknown, serverUrl?: string): string {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     return `cannot reach the LiveKit server at ${serverUrl}: ${cause?.code ?? cause?.message ?? err.message}`;
   }
-  if (err instanceof EgressError) return err.message;
-  return errors.from(err).message;
+  return errorMessage(err);
 }
 
 /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '@egress/shared/testing/wait';
 import { EgressLogFile } from '../logs/egress-log-file.js';
 import { logs } from './logs.js';
 

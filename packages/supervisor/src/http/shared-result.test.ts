@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '@egress/shared/testing/wait';
 import { countPulseSinks } from './metrics.js';
 import { sharedResult } from './shared-result.js';
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { EgressError } from '@egress/shared';
 import { DEFAULT_LOG_DIR, EgressLogFile, END_MARKER } from './egress-log-file.js';
 import { readEgressLog } from './egress-logs.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'egress-log-file-test-'));
 after(() => fs.rm(root, { recursive: true, force: true }));
@@ -112,7 +113,7 @@ test('write never throws once the file cannot be written; the failure is reporte
   const reported: Error[] = [];
   const log = EgressLogFile.open(dir, 'EG_gone', { maxBytes: 1024, onError: (e) => reported.push(e) });
   log.write('first');
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   await fs.rm(path.dirname(dir), { recursive: true });
   for (let i = 0; i < 100; i++) log.write(`line ${i} ${'y'.repeat(40)}`); // forces a rotation into a missing dir
   await log.end('gone');

@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CpuMonitor, parseAggregateCpu, parsePidStat } from './cpu-monitor.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '@egress/shared/testing/wait';
 
 /** A child in its own process group that says "ready" once booted, so its start-up CPU is behind it. */
 function spawnGroup(script: string): Promise<ChildProcess> {

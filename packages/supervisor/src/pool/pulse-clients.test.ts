@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { countPulseClients } from './pulse-clients.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 // Uses the PulseAudio daemon scripts/test starts (PULSE_SERVER).
 test('live PulseAudio clients are counted, without the counting pactl itself', async () => {
@@ -12,7 +13,7 @@ test('live PulseAudio clients are counted, without the counting pactl itself', a
   try {
     let during: number | undefined;
     for (let i = 0; i < 50 && during !== before! + 1; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
       during = await countPulseClients();
     }
     assert.equal(during, before! + 1, 'a connected client is counted');
@@ -23,7 +24,7 @@ test('live PulseAudio clients are counted, without the counting pactl itself', a
   let after: number | undefined;
   for (let i = 0; i < 50 && after !== before; i++) {
     after = await countPulseClients();
-    if (after !== before) await new Promise((r) => setTimeout(r, 100));
+    if (after !== before) await sleep(100);
   }
   assert.equal(after, before, 'a disconnected client is not');
 });

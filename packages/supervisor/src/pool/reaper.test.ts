@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { Reaper, reapOrphans, type ReapOptions } from './reaper.js';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep, until } from '@egress/shared/testing/wait';
 
 /** Running and not a zombie. */
 function alive(pid: number): boolean {
@@ -19,14 +18,6 @@ function alive(pid: number): boolean {
     return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
   } catch {
     return false;
-  }
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await delay(20);
   }
 }
 
@@ -349,7 +340,7 @@ describe('Reaper', () => {
     await until(() => reaper.runs >= 4);
     await reaper.stop();
     const runs = reaper.runs;
-    await delay(150);
+    await sleep(150);
     assert.equal(reaper.runs, runs, 'no run after stop');
   });
 
@@ -370,7 +361,7 @@ describe('Reaper', () => {
     await until(() => reaper.runs >= 3);
     idle = true;
     const settled = reaper.runs;
-    await delay(200);
+    await sleep(200);
     assert.ok(reaper.runs <= settled + 1, `idle: ${reaper.runs - settled} more runs in 200 ms`);
     await reaper.stop();
   });

@@ -4,17 +4,15 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { RecordingPlan } from '@egress/shared';
+import { fakeRecorder } from '../testing/fake-recorders/index.js';
 import { RecorderProcess } from './recorder-process.js';
-
-const FAKE = fileURLToPath(new URL('../testing/fake-recorder.js', import.meta.url));
+import { sleep } from '@egress/shared/testing/wait';
 
 test('a slowly watched spare switched to a short hang timeout is declared hung on that timeout', async () => {
   const proc = new RecorderProcess({
     onOutput: () => undefined,
-    entry: FAKE,
-    env: { FAKE_RECORDER_MODE: 'hang-after-active' },
+    entry: fakeRecorder('hang-after-active'),
     hangTimeoutMs: 60_000,
   });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'rp-test-'));
@@ -42,15 +40,14 @@ test('a child answers a metrics request; a silent one yields undefined after the
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'rp-test-'));
   const proc = new RecorderProcess({
     onOutput: () => undefined,
-    entry: FAKE,
-    env: { FAKE_RECORDER_MODE: 'hang-after-active' },
+    entry: fakeRecorder('hang-after-active'),
     hangTimeoutMs: 60_000,
   });
   try {
     await proc.waitReady();
     assert.equal(await proc.requestMetrics(2000), `fake_recorder_up{pid="${proc.pid}"} 1\n`);
     proc.send({ type: 'start', plan: { tmpDir: path.join(tmp, 'eg') } as RecordingPlan });
-    await new Promise((r) => setTimeout(r, 300)); // past ACTIVE: the fake has gone silent
+    await sleep(300); // past ACTIVE: the fake has gone silent
     // Without the timeout this would wait forever and the test would time out.
     assert.equal(await proc.requestMetrics(300), undefined);
   } finally {
@@ -67,8 +64,8 @@ test("a recorder's environment holds the markers and none of the supervisor's co
   process.env.EGRESS_TEST_CANARY = canary;
   const proc = new RecorderProcess({
     onOutput: () => undefined,
-    entry: FAKE,
-    env: { EGRESS_RECORDER_ROOT: '/tmp/rp-test-root', FAKE_RECORDER_MODE: 'complete' },
+    entry: fakeRecorder('complete'),
+    env: { EGRESS_RECORDER_ROOT: '/tmp/rp-test-root' },
   });
   try {
     await proc.waitReady();

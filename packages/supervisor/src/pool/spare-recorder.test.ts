@@ -1,25 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '@egress/shared';
+import { fakeRecorder } from '../testing/fake-recorders/index.js';
 import { RecorderProcess } from './recorder-process.js';
 import { SpareRecorder } from './spare-recorder.js';
+import { until } from '@egress/shared/testing/wait';
 
-const FAKE = fileURLToPath(new URL('../testing/fake-recorder.js', import.meta.url));
 const log = createLogger({ level: 'error', json: true });
-const until = async (cond: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 test('a spare is booted ahead, handed out once, and replaced; a dead spare is replaced too', async () => {
   const spawned: RecorderProcess[] = [];
   const spare = new SpareRecorder(
     () => {
-      const p = new RecorderProcess({ onOutput: () => undefined, entry: FAKE });
+      const p = new RecorderProcess({ onOutput: () => undefined, entry: fakeRecorder('complete') });
       spawned.push(p);
       return p;
     },

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { EgressInfo, EgressStatus } from '@livekit/protocol';
 import { createLogger, EgressError } from '@egress/shared';
 import { IoReporter, type IoCall } from './io-reporter.js';
+import { sleep } from '@egress/shared/testing/wait';
 
 const log = createLogger({ level: 'error', json: true });
 const info = (status: EgressStatus) => new EgressInfo({ egressId: 'EG_1', status });
@@ -11,7 +12,7 @@ test('updates land in order behind CreateEgress, each retried until the server a
   const seen: string[] = [];
   let failuresLeft = 2;
   const call: IoCall = async (method, i) => {
-    if (method === 'CreateEgress') await new Promise((r) => setTimeout(r, 50));
+    if (method === 'CreateEgress') await sleep(50);
     if (method === 'UpdateEgress' && i.status === EgressStatus.EGRESS_ACTIVE && failuresLeft-- > 0) {
       throw new EgressError('deadline_exceeded', 'request timed out');
     }

@@ -1,98 +1,14 @@
 /**
- * A stand-in recorder child for supervisor tests (bullmq-style fixture): it speaks the real IPC vocabulary
- * but records nothing, so each way a child can misbehave can be staged on demand. The mode (see stagedMode) picks:
- * complete (default) | never-ready | crash-after-active | crash-before-active | hang-after-active | garbage |
- * crash-once-after-active | lose-process-once. The `once` modes misbehave only for the first recorder of an
- * egress (remembered in FAKE_RECORDER_MARK_DIR) and record normally when restarted.
+ * The fake recorder picked by FAKE_RECORDER_MODE in the recorder's environment (ActiveEgress tests); an unknown
+ * mode exits at once instead of recording. Tests that choose the entry pick a file with fakeRecorder(mode).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import type { ChildEvent, RecordingPlan } from '@egress/shared';
-import { RECORDER_ROOT_ENV } from '@egress/shared/host/child-env';
+import { FAKE_RECORDER_MODES, type FakeRecorderMode } from './fake-recorders/index.js';
 
-const MODES = [
-  'complete',
-  'never-ready',
-  'crash-after-active',
-  'crash-before-active',
-  'hang-after-active',
-  'garbage',
-  'crash-once-after-active',
-  'lose-process-once',
-];
-
-/**
- * FAKE_RECORDER_MODE, else the file `fake-recorder-mode` beside the recorder root: a test that shares one
- * supervisor stages each child there, since only allowlisted variables reach a recorder.
- */
-function stagedMode(): string {
-  if (process.env.FAKE_RECORDER_MODE) return process.env.FAKE_RECORDER_MODE;
-  const root = process.env[RECORDER_ROOT_ENV];
-  const file = root ? path.join(root, '..', 'fake-recorder-mode') : undefined;
-  return file && existsSync(file) ? readFileSync(file, 'utf8').trim() : 'complete';
-}
-
-let mode = stagedMode();
-// A misspelt mode must fail the test, not pass as a recorder that completes.
-if (!MODES.includes(mode)) {
-  process.stderr.write(`fake recorder: unknown mode ${JSON.stringify(mode)}\n`);
+const mode = process.env.FAKE_RECORDER_MODE ?? 'complete';
+if (!(FAKE_RECORDER_MODES as readonly string[]).includes(mode)) {
+  process.stderr.write(
+    `FAKE_RECORDER_MODE: unknown mode ${JSON.stringify(mode)} (one of ${FAKE_RECORDER_MODES.join(', ')})\n`,
+  );
   process.exit(2);
 }
-const send = (ev: ChildEvent | Record<string, unknown>) => process.connected && process.send?.(ev);
-let startedAt = 0;
-let plan: RecordingPlan | undefined;
-let silent = false;
-
-process.on('message', (raw: unknown) => {
-  const cmd = raw as { type: string; reason?: string; plan?: RecordingPlan };
-  if (cmd.type === 'ping' && !silent) send({ type: 'pong' });
-  if (cmd.type === 'metrics' && !silent) send({ type: 'metrics', text: `fake_recorder_up{pid="${process.pid}"} 1\n` });
-  if (cmd.type === 'start' && cmd.plan) {
-    plan = cmd.plan;
-    if (mode.includes('-once')) {
-      const mark = path.join(process.env.FAKE_RECORDER_MARK_DIR ?? '', cmd.plan.egressId);
-      if (existsSync(mark)) mode = 'complete';
-      else writeFileSync(mark, '');
-    }
-    if (mode === 'crash-before-active') process.exit(3);
-    startedAt = Date.now();
-    // Owns a scratch dir like a real recorder, so the supervisor's cleanup of it can be checked.
-    mkdirSync(cmd.plan.tmpDir, { recursive: true });
-    writeFileSync(path.join(cmd.plan.tmpDir, 'partial.mp4'), '');
-    setTimeout(() => {
-      send({ type: 'active', startedAt });
-      if (mode === 'crash-after-active' || mode === 'crash-once-after-active') setTimeout(() => process.exit(3), 200);
-      if (mode === 'lose-process-once') setTimeout(() => endWith('failed', 'Chromium disconnected'), 200);
-      if (mode === 'hang-after-active') silent = true;
-      if (mode === 'garbage') send({ type: 'active', startedAt: 'yesterday' } as unknown as ChildEvent);
-    }, 50);
-  }
-  if (cmd.type === 'stop') {
-    send({ type: 'ending', reason: cmd.reason ?? '' });
-    setTimeout(() => endWith('complete', `End reason: ${cmd.reason}`), 50);
-  }
-});
-
-/** Reports the end with one file at the plan's destination (nothing is written there), then leaves. */
-function endWith(state: 'complete' | 'failed', details: string): void {
-  const endedAt = Date.now();
-  const location = plan?.outputs.file?.destination ?? '/nowhere/f.mp4';
-  const filename = plan?.outputs.file?.filename ?? 'f.mp4';
-  send({
-    type: 'ended',
-    info: {
-      state,
-      details,
-      files: [{ filename, location, size: 10, durationMs: endedAt - startedAt, startedAt, endedAt }],
-      startedAt,
-      endedAt,
-      ...(state === 'failed' ? { error: { code: 'internal', message: details }, restartable: true } : {}),
-    },
-  });
-  process.disconnect?.();
-}
-
-process.on('disconnect', () => process.exit(0));
-// Keeps the event loop alive in every mode; the supervisor decides when this process ends.
-setInterval(() => undefined, 1000);
-if (mode !== 'never-ready') send({ type: 'ready', pid: process.pid });
+await import(`./fake-recorders/${mode as FakeRecorderMode}.js`);

@@ -1,0 +1,4 @@
+/** Never says it is ready, so the supervisor's ready timeout fires. */
+import { runFakeRecorder } from './behaviour.js';
+
+runFakeRecorder('never-ready');
