@@ -11,6 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EgressStatus, EncodedFileOutput } from 'livekit-server-sdk';
+import { sleep } from '@egress/shared/testing/wait';
 import { egressClient, recorderPid, stackEnv, TERMINAL, waitForStatus } from './fixtures/stack.js';
 import { serviceSuite } from './fixtures/service-suite.js';
 
@@ -79,6 +80,8 @@ describe('the environment of a recording’s processes', () => {
       await assert.rejects(run('xdpyinfo', [], { env }));
       await run('xdpyinfo', [], { env: { ...env, XAUTHORITY: authFile } });
     } finally {
+      // Some media first: a stop the moment it is ACTIVE may find nothing captured yet on a loaded machine.
+      await sleep(2000);
       // Also when an assertion failed: a recording left running would hold up the service's exit.
       await client.stopEgress(info.egressId);
     }
