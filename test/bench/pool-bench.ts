@@ -8,9 +8,12 @@
  *  - SIGKILL -> the restarted recorder capturing again: its part's start time (restarts on)
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { EgressStatus, EncodedFileOutput, type EgressInfo } from 'livekit-server-sdk';
+import { readProcStat } from '@egress/shared/host/procfs';
+import { nullSinks, parseModules } from '@egress/shared/host/pulse';
+import { sinkName } from '@egress/shared/host/resource-names';
 import { startTestPage } from '@egress/recorder/testing/test-page';
 import {
   egressClient,
@@ -38,19 +41,13 @@ function groupMembers(pgid: number, zombies: boolean): number {
   } catch {
     return 0;
   }
-  const state = (pid: string) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.charAt(stat.lastIndexOf(')') + 2);
-    } catch {
-      return 'gone';
-    }
-  };
+  const state = (pid: string) => readProcStat(Number(pid))?.state ?? 'gone';
   return pids.filter((pid) => state(pid) !== 'gone' && (zombies || state(pid) !== 'Z')).length;
 }
 
 function sinkLoaded(egressId: string): boolean {
-  return execFileSync('pactl', ['list', 'short', 'modules'], { encoding: 'utf8' }).includes(egressId);
+  const listing = execFileSync('pactl', ['list', 'short', 'modules'], { encoding: 'utf8' });
+  return nullSinks(parseModules(listing)).some((s) => s.sinkName === sinkName(egressId));
 }
 
 async function startActive(url: string, name: string): Promise<EgressInfo> {

@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sleep } from '@egress/shared/testing/wait';
 import { ProxyConfig } from '@livekit/protocol';
+import { descendantsOf } from '@egress/shared/host/procfs';
 import { Redis } from 'ioredis';
 import {
   AliOSSUpload,
@@ -146,34 +147,6 @@ async function recordingServer(): Promise<{ server: Server; url: string; bodies:
   };
 }
 
-/** Process ids below `root` in the process tree (not `root` itself). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // The command name may hold spaces and parentheses: fields start after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parent.set(Number(name), ppid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  for (const pid of parent.keys()) {
-    let p = parent.get(pid);
-    for (let depth = 0; p !== undefined && p > 1 && depth < 64; depth++) {
-      if (p === root) {
-        out.push(pid);
-        break;
-      }
-      p = parent.get(p);
-    }
-  }
-  return out;
-}
-
 describe('hostile requests', { timeout: 600_000 }, () => {
   let base: string;
   let outDir: string;
@@ -249,7 +222,7 @@ describe('hostile requests', { timeout: 600_000 }, () => {
     // line and environment): that is not a child's environment, so it is told apart by the command line.
     const serviceCmdline = readFileSync(`/proc/${svc.proc.pid}/cmdline`, 'latin1');
     sampler = setInterval(() => {
-      for (const pid of descendants(svc.proc.pid!)) {
+      for (const pid of descendantsOf(svc.proc.pid!)) {
         try {
           if (readFileSync(`/proc/${pid}/cmdline`, 'latin1') === serviceCmdline) continue;
         } catch {

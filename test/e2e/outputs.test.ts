@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   EgressStatus,
@@ -13,6 +13,7 @@ import {
   type EgressInfo,
 } from 'livekit-server-sdk';
 import { StreamInfo_Status } from '@livekit/protocol';
+import { descendantsOf } from '@egress/shared/host/procfs';
 import { readPlaylist, type Playlist } from './fixtures/hls.js';
 import { decodedVideoFrames, decodeErrors, probe } from './fixtures/media.js';
 import { egressClient, freePort, recorderPid, TERMINAL, waitForStatus } from './fixtures/stack.js';
@@ -22,19 +23,7 @@ import { sleep } from '@egress/shared/testing/wait';
 
 /** "pid comm cmdline" of `root` and every process below it. */
 function processTree(root: number): string[] {
-  const parents = new Map<number, number>();
-  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const fields = readFileSync(`/proc/${name}/stat`, 'utf8');
-      parents.set(Number(name), Number(fields.slice(fields.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) {
-    for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
-  }
+  const tree = [root, ...descendantsOf(root)];
   return tree.flatMap((pid) => {
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();

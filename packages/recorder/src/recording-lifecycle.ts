@@ -20,7 +20,7 @@ import {
   type StreamResult,
 } from '@egress/shared';
 import { formatGstError, GstLaunch, type GstExit, type GstLaunchOptions } from './gst/launch.js';
-import { delay, describeExit } from './media/process.js';
+import { delay, describeExit } from '@egress/shared/host/terminate';
 import { capturePath, deliverOrKeep } from './outputs/file-delivery.js';
 import { RecordingOutputs } from './outputs/recording-outputs.js';
 import { recordingUploads, verifyUploads, type RecordingUploads } from './outputs/upload-targets.js';

@@ -15,7 +15,7 @@ import {
   type UploadPlan,
 } from '@egress/shared';
 import type { GstExit } from './gst/launch.js';
-import { delay, describeExit } from './media/process.js';
+import { delay, describeExit } from '@egress/shared/host/terminate';
 import { buildSdkPipeline } from './pipeline/sdk-argv.js';
 import {
   RecordingLifecycle,

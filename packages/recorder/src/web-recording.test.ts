@@ -6,7 +6,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import type { EndInfo, RecordingPlan, SessionLimitsPlan } from '@egress/shared';
 import { probeMedia, type MediaProbe } from './media/probe.js';
-import { delay } from './media/process.js';
+import { delay } from '@egress/shared/host/terminate';
 import { leftovers, listProcesses, webPlan, type WebPlanOverrides } from './testing/fixtures.js';
 import { startTestPage, type TestPageOptions, type TestPageServer } from './testing/test-page.js';
 import { SOURCE_CLOSED } from './recording-lifecycle.js';
@@ -46,7 +46,7 @@ describe('WebRecording', { timeout: 240_000 }, () => {
         force: true,
       });
     }
-    const media = (await listProcesses()).filter(
+    const media = listProcesses().filter(
       (p) => p.ppid === process.pid && !p.zombie && ['Xvfb', 'gst-launch-1.0', 'chromium'].includes(p.comm),
     );
     assert.deepEqual(media, [], 'media processes left behind');
@@ -252,7 +252,7 @@ describe('WebRecording', { timeout: 240_000 }, () => {
     const s = session();
     await s.rec.start();
     await delay(3000);
-    const browser = (await listProcesses()).find(
+    const browser = listProcesses().find(
       (p) => p.comm === 'chromium' && p.cmdline.includes(s.plan.tmpDir) && !p.cmdline.includes('--type='),
     );
     assert.ok(browser, 'the browser process is found');
@@ -270,7 +270,7 @@ describe('WebRecording', { timeout: 240_000 }, () => {
     const s = session();
     await s.rec.start();
     await delay(3000);
-    const xvfb = (await listProcesses()).find((p) => p.comm === 'Xvfb' && p.ppid === process.pid && !p.zombie);
+    const xvfb = listProcesses().find((p) => p.comm === 'Xvfb' && p.ppid === process.pid && !p.zombie);
     assert.ok(xvfb);
     process.kill(xvfb.pid, 'SIGKILL');
     const info = await s.rec.ended;

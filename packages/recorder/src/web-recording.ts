@@ -11,7 +11,7 @@ import { ensurePulseDaemon, loadNullSink, type NullSink } from './audio/pulse.js
 import { Chromium } from './browser/chromium.js';
 import { startXvfb, type XvfbDisplay } from './display/xvfb.js';
 import type { GstExit } from './gst/launch.js';
-import { delay, describeExit } from './media/process.js';
+import { delay, describeExit } from '@egress/shared/host/terminate';
 import { buildWebPipeline } from './pipeline/web-argv.js';
 import { RecordingLifecycle, SOURCE_CLOSED, type RecordingLifecycleOptions } from './recording-lifecycle.js';
 

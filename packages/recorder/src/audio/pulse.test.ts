@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ensurePulseDaemon, findNullSinkModules, loadNullSink } from './pulse.js';
+import { nullSinkModules } from '@egress/shared/host/pulse';
+import { ensurePulseDaemon, loadNullSink } from './pulse.js';
 
 const run = promisify(execFile);
 const name = (): string => `EG_pulsetest_${randomBytes(4).toString('hex')}`;
@@ -12,7 +13,7 @@ describe('pulse', () => {
   const names: string[] = [];
   before(() => ensurePulseDaemon());
   after(async () => {
-    for (const n of names) assert.deepEqual(await findNullSinkModules(n), [], `sink ${n} left behind`);
+    for (const n of names) assert.deepEqual(await nullSinkModules(n), [], `sink ${n} left behind`);
   });
 
   it('loads a 48 kHz stereo null sink and unloads it idempotently', async () => {
@@ -21,12 +22,12 @@ describe('pulse', () => {
     const sink = await loadNullSink(n);
     assert.equal(sink.sinkName, n);
     assert.equal(sink.monitor, `${n}.monitor`);
-    assert.deepEqual(await findNullSinkModules(n), [sink.moduleIndex]);
+    assert.deepEqual(await nullSinkModules(n), [sink.moduleIndex]);
     const { stdout } = await run('pactl', ['list', 'short', 'sinks']);
     assert.match(stdout, new RegExp(`\\t${n}\\tmodule-null-sink\\.c\\ts16le 2ch 48000Hz`));
     await Promise.all([sink.unload(), sink.unload()]);
     await sink.unload();
-    assert.deepEqual(await findNullSinkModules(n), []);
+    assert.deepEqual(await nullSinkModules(n), []);
   });
 
   it('replaces a sink of the same name left behind by a killed recorder', async () => {
@@ -35,7 +36,7 @@ describe('pulse', () => {
     await loadNullSink(n); // never unloaded: the "killed recorder"
     const logs: string[] = [];
     const sink = await loadNullSink(n, (l) => logs.push(l));
-    assert.deepEqual(await findNullSinkModules(n), [sink.moduleIndex]);
+    assert.deepEqual(await nullSinkModules(n), [sink.moduleIndex]);
     assert.ok(logs.some((l) => l.includes('stale sink')));
     await sink.unload();
   });

@@ -4,9 +4,8 @@
  */
 import { execa } from 'execa';
 import { childEnv } from '@egress/shared/host/child-env';
-import { delay } from '../media/process.js';
-
-const PACTL_TIMEOUT_MS = 5000;
+import { nullSinkModules, pactl, unloadModule } from '@egress/shared/host/pulse';
+import { delay } from '@egress/shared/host/terminate';
 
 /** Options for {@link ensurePulseDaemon}. */
 export interface PulseDaemonOptions {
@@ -15,19 +14,11 @@ export interface PulseDaemonOptions {
   log?: (line: string) => void;
 }
 
-async function pactl(args: string[]): Promise<string> {
-  const result = await execa('pactl', args, { timeout: PACTL_TIMEOUT_MS, env: childEnv(), extendEnv: false });
-  return result.stdout;
-}
-
-async function daemonAnswers(): Promise<boolean> {
-  const result = await execa('pactl', ['info'], {
-    timeout: PACTL_TIMEOUT_MS,
-    reject: false,
-    env: childEnv(),
-    extendEnv: false,
-  });
-  return result.exitCode === 0;
+function daemonAnswers(): Promise<boolean> {
+  return pactl(['info']).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Makes sure a PulseAudio daemon is running, starting one if `pactl info` gets no answer. */
@@ -61,17 +52,6 @@ export interface NullSink {
   unload(): Promise<void>;
 }
 
-/** Module indexes of loaded null sinks named `name` (normally none or one). */
-export async function findNullSinkModules(name: string): Promise<number[]> {
-  const modules = await pactl(['list', 'short', 'modules']);
-  const indexes: number[] = [];
-  for (const line of modules.split('\n')) {
-    const [index, module, args = ''] = line.split('\t');
-    if (module === 'module-null-sink' && args.split(' ').includes(`sink_name=${name}`)) indexes.push(Number(index));
-  }
-  return indexes;
-}
-
 /**
  * Loads a 48 kHz stereo null sink named `name`. A sink of the same name left behind by a killed
  * recorder of the same egress is unloaded first, or the load would fail.
@@ -79,9 +59,9 @@ export async function findNullSinkModules(name: string): Promise<number[]> {
 export async function loadNullSink(name: string, log: (line: string) => void = () => {}): Promise<NullSink> {
   // Module arguments are space-separated and quoting rules are loose: accept only safe names.
   if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`invalid pulse sink name ${JSON.stringify(name)}`);
-  for (const stale of await findNullSinkModules(name)) {
+  for (const stale of await nullSinkModules(name)) {
     log(`pulseaudio: unloading stale sink ${name} (module ${stale})`);
-    await pactl(['unload-module', String(stale)]);
+    await unloadModule(stale);
   }
   const output = await pactl([
     'load-module',
@@ -99,7 +79,7 @@ export async function loadNullSink(name: string, log: (line: string) => void = (
     moduleIndex,
     monitor: `${name}.monitor`,
     unload() {
-      unloading ??= pactl(['unload-module', String(moduleIndex)]).then(() => undefined);
+      unloading ??= unloadModule(moduleIndex);
       return unloading;
     },
   };

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ensurePulseDaemon, loadNullSink, type NullSink } from '../audio/pulse.js';
 import { startXvfb, type XvfbDisplay } from '../display/xvfb.js';
-import { delay } from '../media/process.js';
+import { delay } from '@egress/shared/host/terminate';
 import { startTestPage, type TestPageServer } from '../testing/test-page.js';
 import { Chromium, chromiumArgs, type ChromiumOptions } from './chromium.js';
 

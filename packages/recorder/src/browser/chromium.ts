@@ -14,7 +14,9 @@ import treeKill from 'tree-kill';
 import { EgressError, redactTokenParams, redactUrlToken, type ChromePlan } from '@egress/shared';
 import { childEnv } from '@egress/shared/host/child-env';
 import { consoleRelay } from './console-relay.js';
-import { delay, descendantsOf, describeExit, exitOf, isRunning, pidAlive, tailOutput } from '../media/process.js';
+import { descendantsOf } from '@egress/shared/host/procfs';
+import { delay, describeExit, exitOf, isRunning, terminate, terminatePids } from '@egress/shared/host/terminate';
+import { tailOutput } from '../media/process.js';
 
 /** Where and how Chromium runs. */
 export interface ChromiumOptions {
@@ -54,6 +56,8 @@ const START_SIGNAL = 'START_RECORDING';
 const END_SIGNAL = 'END_RECORDING';
 
 const CLOSE_GRACE_MS = 2000;
+/** How long SIGKILLed helpers may take to be gone. */
+const HELPERS_GONE_MS = 1000;
 
 /** The page-side function the div.error watcher calls; a name no page would pick. */
 const ERROR_DIV_BINDING = '__egressErrorDiv';
@@ -303,13 +307,12 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
       await this.browser.disconnect().catch(() => {});
       return;
     }
-    const tree = await descendantsOf(this.pid);
+    const tree = descendantsOf(this.pid);
     // Ask nicely, but a hung browser or CDP connection must not hold teardown up.
     await Promise.race([this.browser.close().catch(() => {}), delay(CLOSE_GRACE_MS)]);
     await killTree(this.child);
     // Helpers orphaned by an early browser exit are no longer in the tree that tree-kill walks.
-    for (const pid of tree) if (await pidAlive(pid)) killQuietly(pid);
-    for (let i = 0; i < 50 && (await anyAlive(tree)); i++) await delay(20);
+    await terminatePids(tree, 'SIGKILL', HELPERS_GONE_MS);
   }
 
   private onConsole(message: ConsoleMessage): void {
@@ -320,26 +323,11 @@ export class Chromium extends EventEmitter<ChromiumEvents> {
   }
 }
 
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
-
-async function anyAlive(pids: number[]): Promise<boolean> {
-  for (const pid of pids) if (await pidAlive(pid)) return true;
-  return false;
-}
-
 /** SIGKILLs the browser process and every descendant, then waits for the browser process to exit. */
 async function killTree(child: ChildProcess): Promise<void> {
   if (isRunning(child) && child.pid !== undefined) {
     const pid = child.pid;
     await new Promise<void>((resolve) => treeKill(pid, 'SIGKILL', () => resolve()));
   }
-  await Promise.race([exitOf(child), delay(CLOSE_GRACE_MS)]);
-  if (isRunning(child)) child.kill('SIGKILL');
-  await exitOf(child);
+  await terminate(child, 'SIGKILL', CLOSE_GRACE_MS);
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { pidAlive } from '../media/process.js';
+import { pidAlive } from '@egress/shared/host/procfs';
 import { startXvfb, type XvfbDisplay } from './xvfb.js';
 
 const run = promisify(execFile);
@@ -20,7 +20,7 @@ describe('startXvfb', () => {
   });
   after(async () => {
     await Promise.all(started.map((x) => x.stop()));
-    for (const x of started) assert.equal(await pidAlive(x.pid), false, `Xvfb ${x.pid} left behind`);
+    for (const x of started) assert.equal(pidAlive(x.pid), false, `Xvfb ${x.pid} left behind`);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -37,7 +37,7 @@ describe('startXvfb', () => {
     );
     assert.match(stdout, /width=\(int\)640, height=\(int\)480/);
     await x.stop();
-    assert.equal(await pidAlive(x.pid), false);
+    assert.equal(pidAlive(x.pid), false);
     assert.deepEqual(await x.exited, { code: 0, signal: null });
     await x.stop(); // idempotent
   });

@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { childEnv } from '@egress/shared/host/child-env';
-import { delay, describeExit, exitOf, tailOutput, terminate, type ExitStatus } from '../media/process.js';
+import { delay, describeExit, exitOf, terminate, type ExitStatus } from '@egress/shared/host/terminate';
+import { tailOutput } from '../media/process.js';
 import { writeXauthority } from './xauthority.js';
 
 /** Options for {@link startXvfb}. */

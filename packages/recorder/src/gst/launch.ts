@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { childEnv } from '@egress/shared/host/child-env';
 import { parseElementMessage, type ElementMessage } from './bus-message.js';
-import { delay, exitOf, forEachLine, isRunning, type ExitStatus } from '../media/process.js';
+import { delay, exitOf, isRunning, type ExitStatus } from '@egress/shared/host/terminate';
+import { forEachLine } from '../media/process.js';
 import { privateLaunch } from './private-launch.js';
 
 /** An error reported by the pipeline. */

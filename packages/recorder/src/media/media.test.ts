@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { GstLaunch } from '../gst/launch.js';
-import { delay } from './process.js';
+import { delay } from '@egress/shared/host/terminate';
 import { probeMedia } from './probe.js';
 import { remuxToMp4 } from './remux.js';
 

@@ -3,7 +3,7 @@
  * left nothing behind (processes, pulse sinks, scratch dirs).
  */
 import { randomBytes } from 'node:crypto';
-import { access, readdir, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +14,8 @@ import {
   type SessionLimitsPlan,
   type WebSourcePlan,
 } from '@egress/shared';
-import { findNullSinkModules } from '../audio/pulse.js';
+import { listPids, readCmdline, readProcStat } from '@egress/shared/host/procfs';
+import { nullSinkModules } from '@egress/shared/host/pulse';
 
 /** The 720p30 encoding the media lab measured. */
 export const ENCODING_720P30: EncodingPlan = {
@@ -81,19 +82,13 @@ export interface ProcessInfo {
 }
 
 /** Every process on the machine. */
-export async function listProcesses(): Promise<ProcessInfo[]> {
+export function listProcesses(): ProcessInfo[] {
   const found: ProcessInfo[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
-      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).replaceAll('\0', ' ');
-      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      found.push({ pid: Number(entry), ppid: Number(after[1]), comm, cmdline, zombie: after[0] === 'Z' });
-    } catch {
-      // The process went away while we looked.
-    }
+  for (const pid of listPids()) {
+    const stat = readProcStat(pid);
+    // The process went away while we looked.
+    if (stat)
+      found.push({ pid, ppid: stat.ppid, comm: stat.comm, cmdline: readCmdline(pid), zombie: stat.state === 'Z' });
   }
   return found;
 }
@@ -105,14 +100,13 @@ export async function listProcesses(): Promise<ProcessInfo[]> {
  */
 export async function leftovers(plan: Pick<RecordingPlan, 'egressId' | 'tmpDir'>): Promise<string[]> {
   const found: string[] = [];
-  for (const p of await listProcesses()) {
+  for (const p of listProcesses()) {
     if (p.zombie) continue;
     const ourChild = p.ppid === process.pid && MEDIA_COMMANDS.has(p.comm);
     if (ourChild || p.cmdline.includes(plan.tmpDir))
       found.push(`process ${p.pid} ${p.comm}: ${p.cmdline.slice(0, 120)}`);
   }
-  for (const index of await findNullSinkModules(plan.egressId))
-    found.push(`pulse sink module ${index} (${plan.egressId})`);
+  for (const index of await nullSinkModules(plan.egressId)) found.push(`pulse sink module ${index} (${plan.egressId})`);
   if (
     await access(plan.tmpDir).then(
       () => true,

@@ -161,6 +161,16 @@ test('bad requests are invalid_argument naming the field', async () => {
   );
 });
 
+test('only ids the sink and scratch dir names can carry (and the reaper recognises) are accepted', async () => {
+  const file = { fileOutputs: [new EncodedFileOutput({ filepath: 'x.mp4' })] };
+  for (const egressId of ['abc123', 'not-an-egress', 'EG_', `EG_${'x'.repeat(62)}`]) {
+    await rejects(() => planFromRequest({ ...web(file), egressId }, ctx), 'invalid_argument', 'egress_id');
+  }
+  const longest = `EG_${'x'.repeat(61)}`;
+  const plan = await planFromRequest({ ...web(file), egressId: longest }, ctx);
+  assert.equal(plan.tmpDir, path.join(ctx.tmpRoot, longest));
+});
+
 test('what is not built yet is unimplemented, not silently dropped', async () => {
   await rejects(
     () => planFromRequest({ egressId: 'EG_x', roomId: '', roomName: '', request: { case: 'replay', value: {} } }, ctx),

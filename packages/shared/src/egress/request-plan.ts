@@ -19,6 +19,7 @@ import type {
   SessionLimitsPlan,
   WebSourcePlan,
 } from './plan.js';
+import { EGRESS_ID_RULE, isEgressId, scratchDir } from '../host/resource-names.js';
 import { roomCompositeSource, type RoomCompositeFields } from './room-composite.js';
 
 export { assertHttpUrl };
@@ -67,16 +68,12 @@ export interface RoomJoinContext {
   templateBase: string;
 }
 
-const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /**
  * Validates a StartEgress request and builds the recorder's plan; rejects with invalid_argument naming the field.
  * Async because a room composite's recorder token is signed here.
  */
 export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): Promise<RecordingPlan> {
-  if (!EGRESS_ID.test(req.egressId)) {
-    throw errors.invalidArgument('egress_id', req.egressId, 'must be 1-64 letters, digits, "_" or "-"');
-  }
+  if (!isEgressId(req.egressId)) throw errors.invalidArgument('egress_id', req.egressId, EGRESS_ID_RULE);
   const now = ctx.now ?? new Date();
   // Only the limits that are set: 0 means none.
   const limits = Object.fromEntries(
@@ -89,7 +86,7 @@ export async function planFromRequest(req: StartRequestLike, ctx: PlanContext): 
   };
   const base = {
     egressId: req.egressId,
-    tmpDir: path.join(ctx.tmpRoot, req.egressId),
+    tmpDir: scratchDir(ctx.tmpRoot, req.egressId),
     outputRoots: roots,
     chrome: ctx.chrome,
     ...(Object.keys(limits).length > 0 ? { limits } : {}),

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EgressClient, EgressInfo, EgressStatus } from 'livekit-server-sdk';
 import { displayName, EgressError } from '@egress/shared';
+import { isEgressId } from '@egress/shared/host/resource-names';
 import { describeError, duration, FINAL_STATUSES, Progress, statusName, table } from './cli-format.js';
 import { buildStartRequest, parseStartType, sendStart, START_TYPES, type StartFlags } from './egress-requests.js';
 
@@ -173,8 +174,7 @@ function egressIds(values: Record<string, unknown>, positionals: string[], max =
   if (!ids.length) throw new EgressError('invalid_argument', 'an egress ID is required');
   if (ids.length > max) throw new EgressError('invalid_argument', `one egress ID only, got ${ids.join(' ')}`);
   for (const id of ids) {
-    if (!/^EG_[A-Za-z0-9]+$/.test(id))
-      throw new EgressError('invalid_argument', `not an egress ID: ${JSON.stringify(id)}`);
+    if (!isEgressId(id)) throw new EgressError('invalid_argument', `not an egress ID: ${JSON.stringify(id)}`);
   }
   return ids;
 }

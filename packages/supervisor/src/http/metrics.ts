@@ -1,7 +1,6 @@
-import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { childEnv } from '@egress/shared/host/child-env';
+import { listModules, type PactlOptions } from '@egress/shared/host/pulse';
 
 /** Why a handler ended, as upstream labels `livekit_egress_handler_results_total{result}`. */
 export const HANDLER_RESULTS = [
@@ -291,27 +290,8 @@ export function startMetricsServer(port: number, metrics: EgressMetrics): Promis
   });
 }
 
-export interface CountPulseSinksOptions {
-  /** Give up after this long and count 0 (default 3000 ms). */
-  timeoutMs?: number;
-  /** The pactl binary (default `pactl` on PATH). */
-  pactl?: string;
-  env?: NodeJS.ProcessEnv;
-}
-
 /** Null sinks loaded in PulseAudio, from `pactl list short modules`; 0 when pactl fails or hangs. */
-export function countPulseSinks(opts: CountPulseSinksOptions = {}): Promise<number> {
-  return new Promise((resolve) => {
-    execFile(
-      opts.pactl ?? 'pactl',
-      ['list', 'short', 'modules'],
-      { timeout: opts.timeoutMs ?? 3000, killSignal: 'SIGKILL', env: opts.env ?? childEnv(), encoding: 'utf8' },
-      (err, stdout) => {
-        if (err) return resolve(0);
-        let n = 0;
-        for (const line of stdout.split('\n')) if (line.trim().split(/\s+/)[1] === 'module-null-sink') n++;
-        resolve(n);
-      },
-    );
-  });
+export async function countPulseSinks(opts: PactlOptions = {}): Promise<number> {
+  const modules = await listModules({ timeoutMs: 3000, ...opts }).catch(() => []);
+  return modules.filter((m) => m.name === 'module-null-sink').length;
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { errors } from '@egress/shared';
+import { EGRESS_ID_RULE, isEgressId } from '@egress/shared/host/resource-names';
 
 /** Where per-egress logs go unless `log_dir` (service) / `--dir` or EGRESS_LOG_DIR (CLI) says otherwise. */
 export const DEFAULT_LOG_DIR = path.join(os.tmpdir(), 'lk-egress-logs');
@@ -12,16 +13,13 @@ export const MIN_MAX_BYTES = 1024;
 /** Every log ends with a line starting with this; ordinary lines start with a timestamp, so cannot fake it. */
 export const END_MARKER = '--- egress ended:';
 
-const EGRESS_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** No single line may take more than this (or the cap, if smaller); longer ones are cut. */
 const MAX_LINE_BYTES = 64 * 1024;
 const TRUNCATED = ' ...[truncated]';
 
-/** Throws invalid_argument unless `egressId` is 1-64 of [A-Za-z0-9_-]: it becomes a file name. */
+/** Throws invalid_argument unless `egressId` is an egress id: it becomes a file name. */
 export function assertEgressId(egressId: string): void {
-  if (typeof egressId !== 'string' || !EGRESS_ID.test(egressId)) {
-    throw errors.invalidArgument('egressID', egressId, 'must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -');
-  }
+  if (!isEgressId(egressId)) throw errors.invalidArgument('egressID', egressId, EGRESS_ID_RULE);
 }
 
 /** `<dir>/<egressId>.log`, after validating the id. */

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CpuMonitor, parseAggregateCpu, parsePidStat } from './cpu-monitor.js';
+import { CpuMonitor, parseAggregateCpu } from './cpu-monitor.js';
 import { sleep } from '@egress/shared/testing/wait';
 
 /** A child in its own process group that says "ready" once booted, so its start-up CPU is behind it. */
@@ -166,10 +166,7 @@ describe('CpuMonitor arithmetic on a fake /proc', () => {
   });
 });
 
-test('parsers: comm with spaces and parens, aggregate cpu line', () => {
-  const stat = '4242 (a) b (c)) R 1 4240 4240 0 -1 0 0 0 0 0 17 3 0 0 20 0 1 0 999 0 0';
-  assert.deepEqual(parsePidStat(stat), { pgrp: 4240, ticks: 20, start: 999 });
-  assert.equal(parsePidStat('garbage'), undefined);
+test('parser: aggregate cpu line', () => {
   assert.deepEqual(parseAggregateCpu('cpu  10 1 4 80 5 0 0 0 0 0\n'), { busy: 15, total: 100 });
   assert.equal(parseAggregateCpu('intr 1\n'), undefined);
 });

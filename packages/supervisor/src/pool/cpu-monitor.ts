@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { childEnv } from '@egress/shared/host/child-env';
+import { listPids, readProcStat, readRssBytes } from '@egress/shared/host/procfs';
 
 export interface CpuMonitorOptions {
   /** Sampling period (default 1000 ms). */
@@ -136,18 +137,17 @@ export class CpuMonitor {
       ticks.set(pgid, 0);
       rss.set(pgid, 0);
     }
-    for (const name of listPids(this.procRoot)) {
-      const stat = readPidStat(this.procRoot, name);
-      if (!stat || !this.watched.has(stat.pgrp)) continue;
-      const pid = Number(name);
-      pids.set(pid, { ticks: stat.ticks, start: stat.start });
+    for (const pid of listPids(this.procRoot)) {
+      const stat = readProcStat(pid, this.procRoot);
+      if (!stat || !this.watched.has(stat.pgid)) continue;
+      pids.set(pid, { ticks: stat.ticks, start: stat.starttime });
       const before = this.prevPids.get(pid);
       let used = 0;
-      if (before && before.start === stat.start) used = Math.max(0, stat.ticks - before.ticks);
+      if (before && before.start === stat.starttime) used = Math.max(0, stat.ticks - before.ticks);
       // A process born since the last scan in a group we were already watching: all its time is new.
-      else if (this.scannedGroups.has(stat.pgrp)) used = stat.ticks;
-      ticks.set(stat.pgrp, (ticks.get(stat.pgrp) ?? 0) + used);
-      rss.set(stat.pgrp, (rss.get(stat.pgrp) ?? 0) + readRssBytes(this.procRoot, name));
+      else if (this.scannedGroups.has(stat.pgid)) used = stat.ticks;
+      ticks.set(stat.pgid, (ticks.get(stat.pgid) ?? 0) + used);
+      rss.set(stat.pgid, (rss.get(stat.pgid) ?? 0) + readRssBytes(pid, this.procRoot));
     }
     const groups = new Map<number, GroupStats>();
     for (const pgid of this.watched) {
@@ -191,49 +191,11 @@ export function parseAggregateCpu(text: string): { busy: number; total: number }
   return { busy: total - idle, total };
 }
 
-/** pgrp, utime+stime and starttime from /proc/<pid>/stat; the comm field may hold spaces and parens. */
-export function parsePidStat(text: string): { pgrp: number; ticks: number; start: number } | undefined {
-  const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
-  // After ")": state(3) ppid(4) pgrp(5) ... utime(14) stime(15) ... starttime(22)
-  const f = text.slice(close + 2).split(' ');
-  const pgrp = Number(f[2]);
-  const ticks = Number(f[11]) + Number(f[12]);
-  const start = Number(f[19]);
-  if (!Number.isFinite(pgrp) || !Number.isFinite(ticks) || !Number.isFinite(start)) return undefined;
-  return { pgrp, ticks, start };
-}
-
 function readAggregateCpu(root: string): { busy: number; total: number } | undefined {
   try {
     return parseAggregateCpu(fs.readFileSync(`${root}/stat`, 'utf8'));
   } catch {
     return undefined;
-  }
-}
-
-function listPids(root: string): string[] {
-  try {
-    return fs.readdirSync(root).filter((n) => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57);
-  } catch {
-    return [];
-  }
-}
-
-function readPidStat(root: string, pid: string): ReturnType<typeof parsePidStat> {
-  try {
-    return parsePidStat(fs.readFileSync(`${root}/${pid}/stat`, 'utf8'));
-  } catch {
-    return undefined; // exited between readdir and read
-  }
-}
-
-function readRssBytes(root: string, pid: string): number {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`${root}/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0; // kernel threads and zombies have no VmRSS
-  } catch {
-    return 0;
   }
 }
 

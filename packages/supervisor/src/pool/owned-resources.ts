@@ -1,30 +1,18 @@
 import { rm } from 'node:fs/promises';
-import { execa } from 'execa';
-import { childEnv } from '@egress/shared/host/child-env';
+import { nullSinkModules, unloadModule } from '@egress/shared/host/pulse';
+import { sinkName } from '@egress/shared/host/resource-names';
 
-/** Unloads every PulseAudio null sink named for this egress; a crashed recorder cannot do it itself. */
-export async function unloadSinksNamed(sinkName: string): Promise<number> {
-  const list = await execa('pactl', ['list', 'short', 'modules'], {
-    reject: false,
-    timeout: 5000,
-    env: childEnv(),
-    extendEnv: false,
-  });
-  if (list.exitCode !== 0) return 0;
-  const modules = String(list.stdout)
-    .split('\n')
-    .map((l) => l.split('\t'))
-    .filter(
-      ([, name, args]) =>
-        name === 'module-null-sink' && new RegExp(`sink_name="?${sinkName}"?(\\s|$)`).test(args ?? ''),
-    )
-    .map(([idx]) => idx!);
-  for (const idx of modules)
-    await execa('pactl', ['unload-module', idx], { reject: false, timeout: 5000, env: childEnv(), extendEnv: false });
+/** Unloads every PulseAudio null sink named `name`; a crashed recorder cannot do it itself. 0 when pactl fails. */
+export async function unloadSinksNamed(name: string): Promise<number> {
+  const modules = await nullSinkModules(name).catch(() => [] as number[]);
+  for (const index of modules) await unloadModule(index).catch(() => {});
   return modules.length;
 }
 
 /** Removes everything a recorder owned in PulseAudio and, unless it holds undelivered media, on disk. */
 export async function releaseOwned(egressId: string, tmpDir: string | undefined): Promise<void> {
-  await Promise.all([unloadSinksNamed(egressId), tmpDir ? rm(tmpDir, { recursive: true, force: true }) : undefined]);
+  await Promise.all([
+    unloadSinksNamed(sinkName(egressId)),
+    tmpDir ? rm(tmpDir, { recursive: true, force: true }) : undefined,
+  ]);
 }

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
+import { EncodedFileOutput, WebEgressRequest } from '@livekit/protocol';
+import { planFromRequest } from '@egress/shared';
+import { scratchDir, sinkName } from '@egress/shared/host/resource-names';
 import { Reaper, reapOrphans, type ReapOptions } from './reaper.js';
 import { sleep, until } from '@egress/shared/testing/wait';
 
@@ -262,6 +265,84 @@ describe('scratch dirs', () => {
     const none = await reapOrphans({ ...opts, tmpRoot: join(root, 'does-not-exist') });
     assert.deepEqual(none, { processes: [], sinks: [], dirs: [], displays: [], keptUndelivered: [] });
     assert.equal(lines.filter((l) => l.msg.includes('failed')).length, 0);
+  });
+});
+
+describe('egress ids and resource names', () => {
+  const tag = randomBytes(3).toString('hex');
+  // Shaped like livekit-server's ids, at the length limit, and not "EG_" at all (which the planner once accepted).
+  const candidates = [
+    `EG_${tag}`,
+    `EG_${tag}-a_b`,
+    `EG_${tag}${'x'.repeat(61 - tag.length)}`,
+    `leftover${tag}`,
+    `${tag}-x`,
+  ];
+  const ctx = {
+    tmpRoot: '/tmp/egress-test',
+    localOutputDir: '/srv/out',
+    chrome: { executablePath: '/usr/bin/chromium', sandbox: false, insecure: false, extraFlags: {} },
+  };
+  const plannerAccepts = (egressId: string) =>
+    planFromRequest(
+      {
+        egressId,
+        roomId: '',
+        roomName: '',
+        request: {
+          case: 'web',
+          value: new WebEgressRequest({
+            url: 'http://127.0.0.1:1/',
+            fileOutputs: [new EncodedFileOutput({ filepath: 'x.mp4' })],
+          }),
+        },
+      },
+      ctx,
+    ).then(
+      () => true,
+      () => false,
+    );
+  const sinksLoaded = async () =>
+    String((await execa('pactl', ['list', 'short', 'modules'], { timeout: 5000 })).stdout)
+      .split('\n')
+      .filter((l) => l.includes(tag));
+
+  after(async () => {
+    for (const line of await sinksLoaded()) {
+      await execa('pactl', ['unload-module', line.split('\t')[0]!], { reject: false });
+    }
+  });
+
+  test('the leftover sink and dir of every id the planner accepts are reaped; other names are kept', async () => {
+    const root = await tempDir('reaper-names-');
+    for (const id of candidates) {
+      await execa('pactl', ['load-module', 'module-null-sink', `sink_name=${sinkName(id)}`], { timeout: 5000 });
+      await mkdir(scratchDir(root, id));
+    }
+    const accepted: string[] = [];
+    for (const id of candidates) if (await plannerAccepts(id)) accepted.push(id);
+    assert.ok(accepted.length >= 3, `the EG_ ids are accepted: ${accepted.join(' ')}`);
+    const { log } = logger();
+    const report = await reapOrphans({
+      tmpRoot: root,
+      // Sinks of recordings running elsewhere on this machine are not ours: only the candidates may be orphans.
+      isActive: (id) => !candidates.includes(id),
+      livePgids: new Set<number>(),
+      graceMs: 0,
+      seen: new Map(),
+      log,
+      xLockDir: root,
+    });
+    assert.deepEqual(report.sinks.sort(), accepted.map(sinkName).sort(), 'every accepted id: its sink is reaped');
+    assert.deepEqual(report.dirs.sort(), accepted.map((id) => scratchDir(root, id)).sort(), 'and its dir');
+    const left = await sinksLoaded();
+    for (const id of candidates.filter((c) => !accepted.includes(c))) {
+      assert.ok(
+        left.some((l) => l.includes(`sink_name=${id}`)),
+        `a sink no egress could own is kept: ${id}`,
+      );
+      assert.ok(existsSync(scratchDir(root, id)), `a dir no egress could own is kept: ${id}`);
+    }
   });
 });
 

@@ -7,14 +7,18 @@
  * - every recorder child (and so everything it starts) carries `EGRESS_RECORDER_ROOT=<tmp_dir>` in its
  *   environment; a marked process is live when its process group is a live recorder's, or when it descends
  *   from a live recorder or from the calling process; everything else marked is an orphan;
- * - sinks are named after the egress id (`EG_...`), scratch dirs are `<tmp_dir>/<egress id>`;
+ * - sinks and scratch dirs are named after the egress id (`resource-names.ts`: the rule the planner accepts);
  * - X locks name the pid of the server holding the display.
  */
-import { readdirSync, readFileSync, type Dirent } from 'node:fs';
-import { lstat, readdir, readFile, rm, unlink } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
-import { childEnv, RECORDER_ROOT_ENV } from '@egress/shared/host/child-env';
+import { RECORDER_ROOT_ENV } from '@egress/shared/host/child-env';
+import { listPids, readCmdline, readEnviron, readProcStat } from '@egress/shared/host/procfs';
+import { listModules, nullSinks, unloadModule, type NullSinkModule } from '@egress/shared/host/pulse';
+import { egressIdOfScratchDir, egressIdOfSink } from '@egress/shared/host/resource-names';
+import { signalPid } from '@egress/shared/host/terminate';
+import { lockedDisplays, removeStaleXLock, X_LOCK_DIR, xLockPath } from '@egress/shared/host/x-locks';
 
 export { RECORDER_ROOT_ENV };
 
@@ -62,11 +66,7 @@ export type ReaperOptions = Omit<ReapOptions, 'now' | 'seen'> & {
   idle?: () => boolean;
 };
 
-const EGRESS_ID = /^EG_[A-Za-z0-9_-]+$/;
-const SINK_NAME = /(?:^|\s)sink_name="?(EG_[A-Za-z0-9_-]+)"?(?=\s|$)/;
 const MEDIA = /\.(?:mp4|m4a|ogg|webm|mp3|ts|m3u8|jpeg|jpg)$/i;
-const X_LOCK = /^\.X(\d+)-lock$/;
-const PACTL_TIMEOUT_MS = 5000;
 const DEFAULT_DIR_GRACE_MS = 30_000;
 /** A scratch dir with more entries than this is not searched to the end; it is kept. */
 const MAX_DIR_ENTRIES = 20_000;
@@ -103,7 +103,7 @@ export async function reapOrphans(opts: ReapOptions): Promise<ReapReport> {
     ['processes', () => reapProcesses(o, report)],
     ['sinks', () => reapSinks(o, now, report)],
     ['dirs', () => reapDirs(o, now, report)],
-    ['displays', () => reapDisplays(o.xLockDir ?? '/tmp', log, report)],
+    ['displays', () => reapDisplays(o.xLockDir ?? X_LOCK_DIR, log, report)],
   ];
   for (const [pass, run] of passes) {
     try {
@@ -141,35 +141,12 @@ interface Proc {
   marked: boolean;
 }
 
-// procfs reads never block on a disk; synchronous ones skip a thread-pool round trip per file, which made
-// the periodic scan of every process most of an idle supervisor's CPU.
 function readProc(pid: number, isMarker: (entry: string) => boolean): Proc | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined; // gone meanwhile
-  }
-  // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ppid = Number(fields[1]);
-  const pgid = Number(fields[2]);
-  if (!Number.isInteger(ppid) || !Number.isInteger(pgid)) return undefined;
-  let marked = false;
-  try {
-    marked = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some(isMarker);
-  } catch {
-    // another user's process, or gone: not ours
-  }
-  return { pid, ppid, pgid, state: fields[0] ?? '', marked };
-}
-
-async function cmdline(pid: number): Promise<string> {
-  try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).replaceAll('\0', ' ').trim().slice(0, 200);
-  } catch {
-    return '';
-  }
+  const stat = readProcStat(pid);
+  if (!stat) return undefined; // gone meanwhile
+  // Another user's process, or gone: not ours.
+  const marked = readEnviron(pid)?.some(isMarker) ?? false;
+  return { pid, ppid: stat.ppid, pgid: stat.pgid, state: stat.state, marked };
 }
 
 function markerMatcher(tmpRoot: string): (entry: string) => boolean {
@@ -185,9 +162,7 @@ function markerMatcher(tmpRoot: string): (entry: string) => boolean {
 async function reapProcesses(o: ReapOptions, report: ReapReport): Promise<void> {
   if (!o.tmpRoot) return;
   const isMarker = markerMatcher(o.tmpRoot);
-  const pids = readdirSync('/proc')
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number);
+  const pids = listPids();
   const procs = new Map<number, Proc>();
   for (const pid of pids) {
     const p = readProc(pid, isMarker);
@@ -217,7 +192,7 @@ async function reapProcesses(o: ReapOptions, report: ReapReport): Promise<void> 
   const killedGroups = new Set<number>();
   for (const p of orphans) {
     try {
-      const cmd = await cmdline(p.pid);
+      const cmd = readCmdline(p.pid).slice(0, 200);
       // The whole group goes, so what it forks meanwhile goes too; only when all of it is ours and orphaned.
       const group = [...procs.values()].filter((q) => q.pgid === p.pgid && q.state !== 'Z');
       const wholeGroup =
@@ -227,17 +202,9 @@ async function reapProcesses(o: ReapOptions, report: ReapReport): Promise<void> 
         group.every((q) => orphanPids.has(q.pid));
       if (wholeGroup) {
         killedGroups.add(p.pgid);
-        try {
-          process.kill(-p.pgid, 'SIGKILL');
-        } catch (err) {
-          if (errCode(err) !== 'ESRCH') throw err;
-        }
+        signalPid(-p.pgid, 'SIGKILL');
       }
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch (err) {
-        if (errCode(err) !== 'ESRCH') throw err;
-      }
+      signalPid(p.pid, 'SIGKILL');
       report.processes.push(p.pid);
       o.log('reaper: killed orphaned recorder process', { pid: p.pid, pgid: p.pgid, cmd });
     } catch (err) {
@@ -250,46 +217,29 @@ async function reapProcesses(o: ReapOptions, report: ReapReport): Promise<void> 
 
 async function reapSinks(o: ReapOptions, now: number, report: ReapReport): Promise<void> {
   if (o.graceMs < 0) return;
-  let listing: string;
+  let sinks: NullSinkModule[];
   try {
-    const res = await execa('pactl', ['list', 'short', 'modules'], {
-      reject: false,
-      timeout: PACTL_TIMEOUT_MS,
-      env: childEnv(),
-      extendEnv: false,
-    });
-    if (res.failed || res.exitCode !== 0) return; // no pactl, or no daemon: nothing to reap
-    listing = String(res.stdout);
+    sinks = nullSinks(await listModules());
   } catch {
-    return;
+    return; // no pactl, or no daemon: nothing to reap
   }
   const current = new Set<string>();
-  for (const line of listing.split('\n')) {
-    const [index = '', module, args = ''] = line.split('\t');
-    const name = module === 'module-null-sink' ? SINK_NAME.exec(args)?.[1] : undefined;
-    if (name === undefined || !/^\d+$/.test(index)) continue;
+  for (const { index, sinkName: name } of sinks) {
+    if (egressIdOfSink(name) === undefined) continue;
     try {
       if (o.isActive(name)) continue;
       current.add(name);
       const key = `sink:${name}`;
       if (now - firstSeen(o.seen, key, now) < o.graceMs) continue;
-      const res = await execa('pactl', ['unload-module', index], {
-        reject: false,
-        timeout: PACTL_TIMEOUT_MS,
-        env: childEnv(),
-        extendEnv: false,
-      });
-      if (res.failed || res.exitCode !== 0) {
-        o.log('reaper: could not unload orphaned sink', {
-          sink: name,
-          module: Number(index),
-          error: String(res.stderr || res.shortMessage).trim(),
-        });
+      try {
+        await unloadModule(index);
+      } catch (err) {
+        o.log('reaper: could not unload orphaned sink', { sink: name, module: index, error: message(err) });
         continue;
       }
       report.sinks.push(name);
       o.seen.delete(key);
-      o.log('reaper: unloaded orphaned pulse sink', { sink: name, module: Number(index) });
+      o.log('reaper: unloaded orphaned pulse sink', { sink: name, module: index });
     } catch (err) {
       o.log('reaper: could not unload orphaned sink', { sink: name, error: message(err) });
     }
@@ -344,7 +294,7 @@ async function reapDirs(o: ReapOptions, now: number, report: ReapReport): Promis
   const current = new Set<string>();
   for (const e of entries) {
     // Only egress-shaped names: a tmp_dir shared with other programs (say /tmp) keeps their dirs.
-    if (!e.isDirectory() || !EGRESS_ID.test(e.name)) continue;
+    if (!e.isDirectory() || egressIdOfScratchDir(e.name) === undefined) continue;
     const dir = path.join(root, e.name);
     try {
       if (o.isActive(e.name)) continue;
@@ -380,56 +330,12 @@ async function reapDirs(o: ReapOptions, now: number, report: ReapReport): Promis
 
 // ----------------------------------------------------------------------------------------------- displays
 
-/** The pid in an X lock file ("%10d\n"), or undefined when the content is not a pid. */
-function lockPid(content: string): number | undefined {
-  const text = content.trim();
-  if (!/^\d{1,10}$/.test(text)) return undefined;
-  const pid = Number(text);
-  return pid > 0 ? pid : undefined;
-}
-
-/** Whether `pid` is a running process (a zombie is not; a process we may not signal is). */
-async function pidAlive(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return errCode(err) !== 'ESRCH';
-  }
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-  } catch (err) {
-    return errCode(err) !== 'ENOENT'; // gone meanwhile; anything else: cannot tell, so alive
-  }
-}
-
 async function reapDisplays(lockDir: string, log: ReapLog, report: ReapReport): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(lockDir);
-  } catch (err) {
-    if (errCode(err) === 'ENOENT') return;
-    throw err;
-  }
-  for (const name of names) {
-    const display = X_LOCK.exec(name)?.[1];
-    if (display === undefined) continue;
-    const lock = path.join(lockDir, name);
+  for (const display of await lockedDisplays(lockDir)) {
+    const lock = xLockPath(display, lockDir);
     try {
-      const st = await lstat(lock);
-      if (!st.isFile() || st.size > 64) continue;
-      const content = await readFile(lock, 'utf8');
-      const pid = lockPid(content);
-      if (pid === undefined || (await pidAlive(pid))) continue;
-      // An X server may have replaced the stale lock meanwhile; that one is not ours to remove.
-      if ((await readFile(lock, 'utf8').catch(() => '')) !== content) continue;
-      await unlink(lock);
-      const socket = path.join(lockDir, '.X11-unix', `X${display}`);
-      try {
-        if (!(await lstat(socket)).isDirectory()) await unlink(socket);
-      } catch (err) {
-        if (errCode(err) !== 'ENOENT') throw err;
-      }
+      const pid = await removeStaleXLock(display, lockDir);
+      if (pid === undefined) continue;
       report.displays.push(`:${display}`);
       log('reaper: removed stale X display lock', { display: `:${display}`, pid, lock });
     } catch (err) {

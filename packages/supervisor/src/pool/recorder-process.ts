@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { errors, parseChildEvent, type ChildEvent, type ParentCommand } from '@egress/shared';
 import { recorderChildEnv } from '@egress/shared/host/child-env';
 import { OOM_NOTE, OomKillWatch } from '@egress/shared/system/oom-kills';
+import { describeExit as describeStatus, signalQuietly } from '@egress/shared/host/terminate';
 
 /** The compiled recorder entry point, resolved through the workspace package. */
 export const RECORDER_MAIN = fileURLToPath(import.meta.resolve('@egress/recorder/main'));
@@ -215,28 +216,17 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
   }
 
   private signalGroupLeader(signal: NodeJS.Signals): void {
-    if (this.child.pid && !this.hasExited) {
-      try {
-        process.kill(this.child.pid, signal);
-      } catch {
-        // already gone
-      }
-    }
+    if (this.child.pid && !this.hasExited) signalQuietly(this.child.pid, signal);
   }
 
   private signalGroup(signal: NodeJS.Signals): void {
-    if (!this.child.pid) return;
-    try {
-      process.kill(-this.child.pid, signal);
-    } catch {
-      // the group is already empty
-    }
+    if (this.child.pid) signalQuietly(-this.child.pid, signal);
   }
 }
 
+/** Describes a recorder's end: why the supervisor killed it, an OOM kill, else its signal or exit code. */
 export function describeExit(e: ExitInfo): string {
   if (e.killedFor) return `killed: ${e.killedFor}`;
-  if (e.outOfMemory) return `signal ${e.signal} (${OOM_NOTE})`;
-  if (e.signal) return `signal ${e.signal}`;
-  return `exit code ${e.code}`;
+  if (e.outOfMemory) return `${describeStatus(e)} (${OOM_NOTE})`;
+  return e.signal ? describeStatus(e) : `exit ${describeStatus(e)}`;
 }
