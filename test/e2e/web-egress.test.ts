@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import {
   EgressStatus,
@@ -159,9 +159,13 @@ describe('web egress through a real livekit-server', () => {
         /web\.url/,
       ],
       [
-        'unwritable path',
-        () => client.startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: '/proc/1/nope/x.mp4' })),
-        /filepath.*not writable/,
+        // An absolute path outside the root is taken relative to it now, so the obstacle is made inside it.
+        'a file where the path needs a directory',
+        async () => {
+          await writeFile(path.join(suite.svc.outDir, 'blocker'), '');
+          return client.startWebEgress(suite.page.urlFor(), new EncodedFileOutput({ filepath: 'blocker/x.mp4' }));
+        },
+        /filepath.*not a directory/,
       ],
       [
         'unknown preset',
