@@ -25,7 +25,7 @@ export function redactUrlToken(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    return url.replace(/([?&](?:access_)?token=)[^&#\s]*/gi, '$1redacted');
+    return redactTokenParams(url);
   }
   const names = [...new Set(u.searchParams.keys())].filter((n) => TOKEN_PARAMS.includes(n.toLowerCase()));
   if (names.length === 0 && !u.username && !u.password) return url;
